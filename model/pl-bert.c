@@ -1,0 +1,1 @@
+/* pl-bert.c: placeholder until implemented. */

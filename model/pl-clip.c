@@ -1,0 +1,1 @@
+/* pl-clip.c: placeholder until implemented. */

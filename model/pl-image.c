@@ -1,0 +1,1 @@
+/* pl-image.c: placeholder until implemented. */

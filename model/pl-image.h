@@ -1,0 +1,65 @@
+/* pl-image.h: decoding PNG and JPEG files into 8- or 16-bit pixels, and open_clip's preprocessing
+ * with PIL's exact semantics (antialiased bicubic resize of the shortest side, centre crop, RGB,
+ * normalise). */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+/* The largest image accepted, in pixels (width x height), checked from the header before any
+ * pixel is decoded. PIL's own decompression-bomb limit is 2 x 89,478,485; we stay below it. */
+#define PL_IMAGE_MAX_PIXELS (89478485u)
+
+/* Pixel layouts, named as PIL names its modes, since preprocessing follows PIL per mode. */
+typedef enum {
+  PL_IMAGE_L,      /* 8-bit grey (also 1/2/4-bit grey, scaled as PIL does) */
+  PL_IMAGE_LA,     /* 8-bit grey + alpha */
+  PL_IMAGE_P,      /* 8-bit palette index, palette in rgba_palette */
+  PL_IMAGE_RGB,    /* 8-bit RGB */
+  PL_IMAGE_RGBA,   /* 8-bit RGBA */
+  PL_IMAGE_I16,    /* 16-bit grey, stored as uint16 host order (PIL mode "I;16") */
+  PL_IMAGE_1,      /* 1-bit, stored one byte per pixel, 0 or 255 (PIL mode "1") */
+} PlImageMode;
+
+typedef struct {
+  PlImageMode mode;
+  int         width, height;
+  int         channels;      /* bytes (or uint16s) per pixel */
+  gsize       stride;        /* bytes per row */
+  uint8_t    *pixels;
+  uint8_t     palette[256 * 4];  /* RGBA, for PL_IMAGE_P */
+  int         palette_size;
+  gboolean    palette_has_alpha; /* tRNS present: PIL then converts P as RGBA */
+} PlImage;
+
+/* Decodes a PNG or JPEG file (detected from its signature). Errors name PATH and the problem. */
+PlImage *pl_image_load        (const char    *path,
+                               GError       **error);
+PlImage *pl_image_load_from_memory (const uint8_t *data,
+                                    gsize          length,
+                                    const char    *name,
+                                    GError       **error);
+void     pl_image_free        (PlImage       *image);
+
+typedef struct {
+  int   image_size;   /* 224 */
+  float mean[3];
+  float std[3];
+} PlPreprocessConfig;
+
+void     pl_preprocess_config_init_default (PlPreprocessConfig *config);
+
+/* open_clip's transform: Resize(image_size, bicubic, antialias) of the shortest side -> CenterCrop
+ * -> convert to RGB -> ToTensor -> Normalize. OUT: [3, image_size, image_size] f32.
+ * If RGB8 is non-NULL it receives the cropped 8-bit RGB pixels (image_size^2 * 3) before normalising. */
+gboolean pl_image_preprocess  (const PlImage            *image,
+                               const PlPreprocessConfig *config,
+                               float                    *out,
+                               uint8_t                  *rgb8,
+                               GError                  **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PlImage, pl_image_free)
+
+G_END_DECLS

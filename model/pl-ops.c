@@ -1,0 +1,1 @@
+/* pl-ops.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* pl-pickle.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* pl-resample.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* pl-safetensors.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* pl-tensor-file.c: placeholder until implemented. */

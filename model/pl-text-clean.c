@@ -1,0 +1,1 @@
+/* pl-text-clean.c: placeholder until implemented. */

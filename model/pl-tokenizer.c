@@ -1,0 +1,1 @@
+/* pl-tokenizer.c: placeholder until implemented. */

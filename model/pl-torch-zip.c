@@ -1,0 +1,1 @@
+/* pl-torch-zip.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* pl-vit.c: placeholder until implemented. */

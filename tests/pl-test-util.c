@@ -1,0 +1,104 @@
+/* pl-test-util.c: helpers shared by the test programs. */
+#include "pl-test-util.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
+static char *tmpdir;
+
+static char *
+env_dir (const char *variable)
+{
+  const char *value = g_getenv (variable);
+
+  if (value == NULL)
+    g_error ("%s is not set: run the tests with `meson test`", variable);
+  return g_strdup (value);
+}
+
+char *
+pl_test_fixture_path (const char *name)
+{
+  g_autofree char *dir = env_dir ("PL_FIXTURES_DIR");
+
+  return g_build_filename (dir, name, NULL);
+}
+
+char *
+pl_test_shared_data_path (const char *name)
+{
+  g_autofree char *dir = env_dir ("PL_SHARED_DATA_DIR");
+
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *entry;
+
+  if (dir == NULL)
+    {
+      g_remove (path);
+      return;
+    }
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, entry, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_remove (child);
+    }
+  g_dir_close (dir);
+  g_rmdir (path);
+}
+
+static void
+remove_tmpdir (void)
+{
+  if (tmpdir != NULL)
+    remove_tree (tmpdir);
+  g_clear_pointer (&tmpdir, g_free);
+}
+
+const char *
+pl_test_tmpdir (void)
+{
+  if (tmpdir == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      tmpdir = g_dir_make_tmp ("phenolip-test-XXXXXX", &error);
+      g_assert_no_error (error);
+      atexit (remove_tmpdir);
+    }
+  return tmpdir;
+}
+
+char *
+pl_test_write_file (const char *name,
+                    const void *data,
+                    gsize       length)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (pl_test_tmpdir (), name, NULL);
+
+  g_file_set_contents (path, data, length, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+GBytes *
+pl_test_read_file (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, length);
+}

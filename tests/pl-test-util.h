@@ -1,0 +1,22 @@
+/* pl-test-util.h: small helpers shared by the test programs: locating fixtures and shared data,
+ * writing hostile files into a temporary directory. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* tests/fixtures/NAME (from PL_FIXTURES_DIR). */
+char *pl_test_fixture_path     (const char *name);
+/* ../shared/data/NAME (from PL_SHARED_DATA_DIR). */
+char *pl_test_shared_data_path (const char *name);
+/* A fresh temporary directory, removed with everything in it at exit. */
+const char *pl_test_tmpdir     (void);
+/* Writes DATA to a new file NAME in the temporary directory; returns its path. */
+char *pl_test_write_file       (const char *name,
+                                const void *data,
+                                gsize       length);
+/* Reads a whole file or fails the test. */
+GBytes *pl_test_read_file      (const char *path);
+
+G_END_DECLS
