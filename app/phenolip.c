@@ -1,0 +1,2 @@
+/* phenolip.c: placeholder. */
+int main (void) { return 0; }

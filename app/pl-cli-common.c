@@ -1,0 +1,1 @@
+/* pl-cli-common.c: placeholder. */

@@ -1,0 +1,1 @@
+/* pl-cli-model.c: placeholder. */
