@@ -892,6 +892,15 @@ GPtrArray *pl_clip_get_unused_keys (const PlClip *clip) { return clip->unused_ke
 const char *pl_clip_get_vision_heads_source (const PlClip *clip) { return clip->vision_heads_source; }
 const char *pl_clip_get_text_heads_source (const PlClip *clip) { return clip->text_heads_source; }
 
+/* The demo checkpoint the project ships says so in its safetensors metadata. */
+gboolean
+pl_clip_is_demo (const PlClip *clip)
+{
+  GHashTable *metadata = pl_tensor_file_get_metadata (pl_clip_get_tensor_file (clip));
+
+  return metadata != NULL && g_strcmp0 (g_hash_table_lookup (metadata, "phenolip.demo"), "random-weights") == 0;
+}
+
 char *
 pl_clip_describe_dtypes (const PlClip *clip)
 {

@@ -41,6 +41,8 @@ int                 pl_clip_get_embed_dim        (const PlClip *clip);
 int                 pl_clip_get_context_length   (const PlClip *clip);
 float               pl_clip_get_logit_scale      (const PlClip *clip);   /* exp(logit_scale) */
 const char         *pl_clip_get_model_name       (const PlClip *clip);   /* from the config, or "" */
+/* TRUE for the project's demo checkpoint (random weights: its outputs are meaningless). */
+gboolean            pl_clip_is_demo              (const PlClip *clip);
 /* Parameters the model uses, and the checkpoint keys it did not use. */
 guint64             pl_clip_get_n_parameters     (const PlClip *clip);
 GPtrArray          *pl_clip_get_unused_keys      (const PlClip *clip);
