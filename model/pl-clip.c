@@ -33,6 +33,7 @@ struct _PlClip {
   GPtrArray          *unused_keys;
   char               *vision_heads_source;
   char               *text_heads_source;
+  char               *fingerprint;
 };
 
 /* What open_clip_config.json says, in either of its two forms. */
@@ -724,6 +725,8 @@ bind_logit_scale (PlClip  *clip,
 
 /* ---- opening ---- */
 
+static char *compute_fingerprint (const PlClip *clip);
+
 static char *
 find_checkpoint_in_folder (const char *dir,
                            GError    **error)
@@ -851,6 +854,7 @@ pl_clip_load (const char          *path,
         g_ptr_array_add (clip->unused_keys, g_strdup (info->name));
     }
 
+  clip->fingerprint = compute_fingerprint (clip);
   return g_steal_pointer (&clip);
 }
 
@@ -872,6 +876,7 @@ pl_clip_free (PlClip *clip)
   g_free (clip->model_name);
   g_free (clip->vision_heads_source);
   g_free (clip->text_heads_source);
+  g_free (clip->fingerprint);
   g_free (clip);
 }
 
@@ -899,6 +904,78 @@ pl_clip_is_demo (const PlClip *clip)
   GHashTable *metadata = pl_tensor_file_get_metadata (pl_clip_get_tensor_file (clip));
 
   return metadata != NULL && g_strcmp0 (g_hash_table_lookup (metadata, "phenolip.demo"), "random-weights") == 0;
+}
+
+#define PL_FINGERPRINT_SAMPLE 4096  /* bytes hashed at each of the start, middle and end of a tensor */
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static char *
+compute_fingerprint (const PlClip *clip)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GMappedFile) vocab = g_mapped_file_new (clip->vocab_path, FALSE, NULL);
+  GHashTableIter iter;
+  gpointer key;
+
+  /* Sorted names, so the order tensors are stored in does not matter. */
+  g_hash_table_iter_init (&iter, clip->used_keys);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (names, key);
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const PlTensorInfo *info = pl_tensor_file_lookup (clip->file, names->pdata[i]);
+      gsize elsize = pl_dtype_size (info->dtype);
+      gsize n_bytes = (gsize) info->n_elements * elsize;
+      g_autofree char *header = format_shape (info->shape, info->n_dims);
+      gboolean contiguous = TRUE;
+      int64_t expected = 1;
+
+      g_checksum_update (sum, (const guchar *) info->name, strlen (info->name) + 1);
+      g_checksum_update (sum, (const guchar *) pl_dtype_name (info->dtype), strlen (pl_dtype_name (info->dtype)));
+      g_checksum_update (sum, (const guchar *) header, strlen (header));
+      for (int d = info->n_dims - 1; d >= 0; d--)
+        {
+          if (info->shape[d] != 1 && info->strides[d] != expected)
+            contiguous = FALSE;
+          expected *= info->shape[d];
+        }
+      if (!contiguous)
+        {
+          /* Rare (a transposed view): hash its values in logical order instead. */
+          g_autofree float *values = g_try_malloc_n ((gsize) MAX (info->n_elements, 1), sizeof (float));
+
+          if (values != NULL && pl_tensor_to_f32 (info, values, NULL))
+            g_checksum_update (sum, (const guchar *) values, (gsize) info->n_elements * sizeof (float));
+          continue;
+        }
+      if (n_bytes <= 3 * PL_FINGERPRINT_SAMPLE)
+        g_checksum_update (sum, info->data, n_bytes);
+      else
+        {
+          g_checksum_update (sum, info->data, PL_FINGERPRINT_SAMPLE);
+          g_checksum_update (sum, info->data + (n_bytes / 2 / elsize) * elsize, PL_FINGERPRINT_SAMPLE);
+          g_checksum_update (sum, info->data + n_bytes - PL_FINGERPRINT_SAMPLE, PL_FINGERPRINT_SAMPLE);
+        }
+    }
+  if (vocab != NULL)
+    g_checksum_update (sum, (const guchar *) g_mapped_file_get_contents (vocab), g_mapped_file_get_length (vocab));
+  g_checksum_update (sum, (const guchar *) &clip->preprocess, sizeof clip->preprocess);
+  g_checksum_update (sum, (const guchar *) &clip->context_length, sizeof clip->context_length);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+const char *
+pl_clip_get_fingerprint (const PlClip *clip)
+{
+  return clip->fingerprint;
 }
 
 char *

@@ -52,6 +52,12 @@ char               *pl_clip_describe_dtypes      (const PlClip *clip);
 const char         *pl_clip_get_vision_heads_source (const PlClip *clip);
 const char         *pl_clip_get_text_heads_source   (const PlClip *clip);
 
+/* A stable fingerprint of what determines the model's outputs: a SHA-256 (hex) over the names,
+ * shapes, dtypes and sampled bytes of every tensor the model uses, the vocabulary and the
+ * preprocessing. The same weights re-saved in another format or dtype-preserving layout keep it;
+ * computing it reads at most a few MB whatever the checkpoint's size. */
+const char         *pl_clip_get_fingerprint      (const PlClip *clip);
+
 /* Decodes and preprocesses an image file: OUT is [3, S, S] with S = image size. */
 gboolean            pl_clip_load_image           (const PlClip *clip,
                                                   const char   *path,
