@@ -3,8 +3,10 @@
 
 Regenerate (from the repository root; needs Debian's python3-torch 1.13, torchvision 0.14, PIL, numpy):
 
-    tests/reference/fetch_upstream.sh   # NOT a file: see README.md, "Upstream sources" (git archive commands)
     /usr/bin/python3 tests/reference/make_model_fixtures.py
+
+after exporting the upstream sources once (tests/reference/README.md, "Upstream sources"), e.g.
+    git -C /work/.mirror/mlfoundations+open_clip/repo archive v2.23.0 src | tar -x -C .upstream/open_clip-2.23.0
 
 which writes tests/fixtures/tiny/.  The output is deterministic for a given torch build (seed 20240611).
 
