@@ -7,8 +7,8 @@
  * (fix_encoding: re-decoding text such as "cafÃ©" that was UTF-8 read as Latin-1/Windows-125x,
  * with its "badness" heuristic, restore_byte_a0, replace_lossy_sequences and
  * decode_inconsistent_utf8); such text passes through unrepaired. Invalid UTF-8 input, which
- * Python never sees as str, is repaired first with g_utf8_make_valid (each bad sequence becomes
- * U+FFFD, which BERT's clean step later drops). */
+ * Python never sees as str, is decoded as Python's bytes.decode("utf-8", "replace") does (each
+ * maximal invalid subpart becomes one U+FFFD, which BERT's clean step later drops). */
 #include "pl-tokenizer.h"
 
 #include <string.h>
@@ -583,12 +583,76 @@ ftfy_fix_text (const UcsText *in,
   ucs_clear (&segment);
 }
 
+/* UTF-8 to code points with Python's "replace" error handler: a sequence that cannot continue
+ * becomes one U+FFFD for its longest valid prefix (at least one byte), as Unicode recommends. */
+static void
+decode_utf8_replace (const char *text,
+                     UcsText    *out)
+{
+  const guchar *s = (const guchar *) text;
+  gsize i = 0;
+
+  while (s[i] != 0)
+    {
+      guchar b = s[i];
+      gsize need;
+      guchar lo = 0x80, hi = 0xBF;
+      gunichar c;
+      gsize k;
+
+      if (b < 0x80)
+        {
+          ucs_push (out, b);
+          i++;
+          continue;
+        }
+      if (b >= 0xC2 && b <= 0xDF)
+        need = 1, c = b & 0x1F;
+      else if (b >= 0xE0 && b <= 0xEF)
+        {
+          need = 2, c = b & 0x0F;
+          if (b == 0xE0)
+            lo = 0xA0;
+          else if (b == 0xED)
+            hi = 0x9F;
+        }
+      else if (b >= 0xF0 && b <= 0xF4)
+        {
+          need = 3, c = b & 0x07;
+          if (b == 0xF0)
+            lo = 0x90;
+          else if (b == 0xF4)
+            hi = 0x8F;
+        }
+      else
+        {
+          ucs_push (out, 0xFFFD);
+          i++;
+          continue;
+        }
+      for (k = 1; k <= need; k++)
+        {
+          guchar cont = s[i + k];
+
+          if (cont < lo || cont > hi)
+            break;
+          c = (c << 6) | (cont & 0x3F);
+          lo = 0x80, hi = 0xBF;
+        }
+      if (k <= need)
+        {
+          ucs_push (out, 0xFFFD);
+          i += k;
+          continue;
+        }
+      ucs_push (out, c);
+      i += need + 1;
+    }
+}
+
 char *
 pl_text_clean (const char *text)
 {
-  g_autofree char *valid = NULL;
-  g_autofree gunichar *decoded = NULL;
-  glong n_decoded = 0;
   UcsText input = { 0 };
   UcsText a = { 0 };
   UcsText b = { 0 };
@@ -598,10 +662,7 @@ pl_text_clean (const char *text)
 
   if (text == NULL)
     return g_strdup ("");
-  valid = g_utf8_make_valid (text, -1);
-  decoded = g_utf8_to_ucs4_fast (valid, -1, &n_decoded);
-  input.chars = g_steal_pointer (&decoded);
-  input.len = input.cap = (gsize) n_decoded;
+  decode_utf8_replace (text, &input);
 
   /* basic_clean: ftfy.fix_text, html.unescape twice, strip. */
   ftfy_fix_text (&input, &a);
