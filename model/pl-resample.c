@@ -1,1 +1,619 @@
-/* pl-resample.c: placeholder until implemented. */
+/* pl-resample.c: open_clip v2.23.0's inference transform (torchvision 0.14 Resize(224, BICUBIC) of the
+ * shortest side -> CenterCrop(224) -> convert("RGB") -> ToTensor -> Normalize) with the exact
+ * integer and floating-point arithmetic of Pillow 9.4, so the 8-bit crop is bit-identical to PIL's.
+ *
+ * What PIL does, and so what this file does:
+ * - resize: separable, horizontal pass first (into an 8-bit image: its values are rounded and
+ *   clipped), then vertical; bicubic kernel with a = -0.5 whose support is widened by the
+ *   downscaling factor (antialiasing); weights normalised to sum 1 in double, then rounded to
+ *   fixed point with 22 fraction bits; sums start at half a unit and are shifted and clipped.
+ * - LA and RGBA are resized premultiplied ("La", "RGBa") and divided back afterwards; P and 1 are
+ *   resized with nearest neighbour whatever filter is asked; mode I (16-bit grey PNG) is resized
+ *   with double weights and rounded to integers, and its conversion to RGB clips at 255.
+ * - an image whose size would not change is not resized at all (torchvision returns it as is).
+ * Only the output pixels inside the crop are computed: each is a function of its own weights and
+ * input rows, so the result equals the full resize followed by the crop. */
+#include "pl-image.h"
+
+#include "pl-error.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Pillow's PRECISION_BITS: 32 bits less 8 for the sample and 2 for sums past 0..255. */
+#define WEIGHT_BITS 22
+#define BICUBIC_A (-0.5)
+#define BICUBIC_SUPPORT 2.0
+/* A crop side beyond this is not an image size any CLIP model uses. */
+#define MAX_CROP_SIZE 4096
+
+void
+pl_preprocess_config_init_default (PlPreprocessConfig *config)
+{
+  /* OpenAI's CLIP statistics, which BiomedCLIP keeps. The double values are rounded to float as
+   * torch.as_tensor(mean, dtype=torch.float32) rounds them. */
+  static const double mean[3] = { 0.48145466, 0.4578275, 0.40821073 };
+  static const double std[3] = { 0.26862954, 0.26130258, 0.27577711 };
+
+  config->image_size = 224;
+  for (int c = 0; c < 3; c++)
+    {
+      config->mean[c] = (float) mean[c];
+      config->std[c] = (float) std[c];
+    }
+}
+
+/* Keys' cubic convolution kernel, written term by term in PIL's order so that every double
+ * rounding is the same. */
+static double
+bicubic (double x)
+{
+  if (x < 0.0)
+    x = -x;
+  if (x < 1.0)
+    return ((BICUBIC_A + 2.0) * x - (BICUBIC_A + 3.0)) * x * x + 1;
+  if (x < 2.0)
+    return (((x - 5) * x + 8) * x - 4) * BICUBIC_A;
+  return 0.0;
+}
+
+/* The weights of one axis of the resize, for the output samples [out_first, out_first + count). */
+typedef struct {
+  int      taps;     /* weight slots per output sample */
+  int     *first;    /* [count] first input sample read */
+  int     *n;        /* [count] input samples read */
+  double  *weight;   /* [count * taps] normalised weights (mode I) */
+  int32_t *fixed;    /* [count * taps] the same in WEIGHT_BITS fixed point (8-bit modes) */
+} Axis;
+
+static void
+axis_clear (Axis *axis)
+{
+  g_clear_pointer (&axis->first, g_free);
+  g_clear_pointer (&axis->n, g_free);
+  g_clear_pointer (&axis->weight, g_free);
+  g_clear_pointer (&axis->fixed, g_free);
+}
+
+static gboolean
+axis_init (Axis *axis,
+           int   in_size,
+           int   out_size,
+           int   out_first,
+           int   count)
+{
+  /* PIL passes the source box as floats: (0, 0, width, height). */
+  float box_start = 0.0f, box_end = (float) in_size;
+  double scale, filterscale, support, inv_filterscale;
+
+  memset (axis, 0, sizeof *axis);
+  scale = (double) (box_end - box_start) / out_size;
+  filterscale = scale < 1.0 ? 1.0 : scale;
+  support = BICUBIC_SUPPORT * filterscale;
+  inv_filterscale = 1.0 / filterscale;
+  axis->taps = (int) ceil (support) * 2 + 1;
+
+  axis->first = g_try_new (int, count);
+  axis->n = g_try_new (int, count);
+  axis->weight = g_try_new0 (double, (gsize) count * axis->taps);
+  axis->fixed = g_try_new0 (int32_t, (gsize) count * axis->taps);
+  if (axis->first == NULL || axis->n == NULL || axis->weight == NULL || axis->fixed == NULL)
+    {
+      axis_clear (axis);
+      return FALSE;
+    }
+
+  for (int i = 0; i < count; i++)
+    {
+      int xx = out_first + i;
+      double center = box_start + (xx + 0.5) * scale;
+      double total = 0.0;
+      double *w = axis->weight + (gsize) i * axis->taps;
+      int32_t *fixed = axis->fixed + (gsize) i * axis->taps;
+      int xmin, xmax;
+
+      /* "+ 0.5" then truncation: PIL's rounding of the window ends. */
+      xmin = (int) (center - support + 0.5);
+      if (xmin < 0)
+        xmin = 0;
+      xmax = (int) (center + support + 0.5);
+      if (xmax > in_size)
+        xmax = in_size;
+      xmax -= xmin;
+      for (int x = 0; x < xmax; x++)
+        {
+          w[x] = bicubic ((x + xmin - center + 0.5) * inv_filterscale);
+          total += w[x];
+        }
+      for (int x = 0; x < xmax; x++)
+        if (total != 0.0)
+          w[x] /= total;
+      for (int x = 0; x < xmax; x++)
+        fixed[x] = (int32_t) (w[x] < 0 ? -0.5 + w[x] * (1 << WEIGHT_BITS)
+                                       : 0.5 + w[x] * (1 << WEIGHT_BITS));
+      axis->first[i] = xmin;
+      axis->n[i] = xmax;
+    }
+  return TRUE;
+}
+
+static inline uint8_t
+clip_fixed (int32_t sum)
+{
+  /* An arithmetic shift (floor), as PIL's lookup table is indexed. */
+  int32_t v = sum >> WEIGHT_BITS;
+
+  return v < 0 ? 0 : v > 255 ? 255 : (uint8_t) v;
+}
+
+static inline uint8_t
+clip8 (int v)
+{
+  return v <= 0 ? 0 : v < 256 ? (uint8_t) v : 255;
+}
+
+/* (a * b + 127) / 255 rounded as PIL's MULDIV255 does it. */
+static inline unsigned int
+mul_div255 (unsigned int a,
+            unsigned int b)
+{
+  unsigned int t = a * b + 128;
+
+  return ((t >> 8) + t) >> 8;
+}
+
+/* Horizontal pass of one row of CHANNELS interleaved 8-bit samples: count output samples. A
+ * constant CHANNELS lets the compiler unroll the channel loop. */
+static inline __attribute__ ((always_inline)) void
+resample_row_u8 (const uint8_t *in,
+                 uint8_t       *out,
+                 const Axis    *axis,
+                 int            count,
+                 const int      channels)
+{
+  for (int i = 0; i < count; i++)
+    {
+      const int32_t *k = axis->fixed + (gsize) i * axis->taps;
+      const uint8_t *p = in + (gsize) axis->first[i] * channels;
+      int n = axis->n[i];
+      int32_t sum[4] = { 1 << (WEIGHT_BITS - 1), 1 << (WEIGHT_BITS - 1),
+                         1 << (WEIGHT_BITS - 1), 1 << (WEIGHT_BITS - 1) };
+
+      for (int x = 0; x < n; x++)
+        for (int c = 0; c < channels; c++)
+          sum[c] += p[x * channels + c] * k[x];
+      for (int c = 0; c < channels; c++)
+        out[i * channels + c] = clip_fixed (sum[c]);
+    }
+}
+
+static void
+resample_row_u8_any (const uint8_t *in,
+                     uint8_t       *out,
+                     const Axis    *axis,
+                     int            count,
+                     int            channels)
+{
+  switch (channels)
+    {
+    case 1: resample_row_u8 (in, out, axis, count, 1); break;
+    case 2: resample_row_u8 (in, out, axis, count, 2); break;
+    case 3: resample_row_u8 (in, out, axis, count, 3); break;
+    default: resample_row_u8 (in, out, axis, count, 4); break;
+    }
+}
+
+/* The source rows in the layout that gets resampled: 8-bit samples, LA and RGBA premultiplied
+ * by alpha when they are resized (PIL's "La" and "RGBa"), I16 widened to int32. */
+typedef struct {
+  const PlImage *image;
+  gboolean       premultiply;
+  uint8_t       *scratch;    /* one row, when the source row needs converting */
+} Source;
+
+static const uint8_t *
+source_row (const Source *source,
+            int           y)
+{
+  const PlImage *image = source->image;
+  const uint8_t *row = image->pixels + image->stride * y;
+  int width = image->width;
+
+  if (image->mode == PL_IMAGE_I16)
+    {
+      const uint16_t *in = (const uint16_t *) (const void *) row;
+      int32_t *out = (int32_t *) (void *) source->scratch;
+
+      for (int x = 0; x < width; x++)
+        out[x] = in[x];
+      return source->scratch;
+    }
+  if (!source->premultiply)
+    return row;
+  if (image->mode == PL_IMAGE_LA)
+    for (int x = 0; x < width; x++)
+      {
+        source->scratch[2 * x] = (uint8_t) mul_div255 (row[2 * x], row[2 * x + 1]);
+        source->scratch[2 * x + 1] = row[2 * x + 1];
+      }
+  else
+    for (int x = 0; x < width; x++)
+      {
+        const uint8_t *p = row + 4 * x;
+        uint8_t *q = source->scratch + 4 * x;
+
+        q[0] = (uint8_t) mul_div255 (p[0], p[3]);
+        q[1] = (uint8_t) mul_div255 (p[1], p[3]);
+        q[2] = (uint8_t) mul_div255 (p[2], p[3]);
+        q[3] = p[3];
+      }
+  return source->scratch;
+}
+
+/* PIL's rounding of double sums for mode I (ROUND_UP with a float 0.5). */
+static inline int32_t
+round_half_away (double v)
+{
+  return (int32_t) (v >= 0.0 ? v + 0.5f : v - 0.5f);
+}
+
+/* The crop [crop_x, +size) x [crop_y, +size) of SOURCE resized to out_w x out_h with PIL's
+ * antialiased bicubic filter, in the working layout: OUT holds size * size * channels samples,
+ * uint8 or (mode I) int32. */
+static gboolean
+resample_crop (const Source *source,
+               int           channels,
+               int           out_w,
+               int           out_h,
+               int           crop_x,
+               int           crop_y,
+               int           size,
+               void         *out)
+{
+  const PlImage *image = source->image;
+  gboolean wide = image->mode == PL_IMAGE_I16;
+  gsize sample_bytes = wide ? sizeof (int32_t) : 1;
+  gsize row_samples = (gsize) size * channels;
+  gboolean need_h = out_w != image->width, need_v = out_h != image->height;
+  Axis ah = { 0 }, av = { 0 };
+  g_autofree uint8_t *temp = NULL;
+  g_autofree int32_t *acc = NULL;
+  g_autofree double *acc_d = NULL;
+  int y0, y1;
+  gboolean ok = FALSE;
+
+  if ((need_h && !axis_init (&ah, image->width, out_w, crop_x, size)) ||
+      (need_v && !axis_init (&av, image->height, out_h, crop_y, size)))
+    goto out;
+
+  /* The source rows the crop's output rows read. */
+  if (need_v)
+    {
+      y0 = av.first[0];
+      y1 = av.first[size - 1] + av.n[size - 1];
+    }
+  else
+    {
+      y0 = crop_y;
+      y1 = crop_y + size;
+    }
+
+  temp = g_try_malloc ((gsize) (y1 - y0) * row_samples * sample_bytes);
+  acc = g_try_new (int32_t, row_samples);
+  acc_d = g_try_new (double, row_samples);
+  if (temp == NULL || acc == NULL || acc_d == NULL)
+    goto out;
+
+  /* Horizontal pass: each needed source row, resampled (PIL stores the result at the source's
+   * sample type, which rounds and clips) or, when the width does not change, copied. */
+  for (int y = y0; y < y1; y++)
+    {
+      const uint8_t *row = source_row (source, y);
+      uint8_t *dst = temp + (gsize) (y - y0) * row_samples * sample_bytes;
+
+      if (!need_h)
+        memcpy (dst, row + (gsize) crop_x * channels * sample_bytes, row_samples * sample_bytes);
+      else if (!wide)
+        resample_row_u8_any (row, dst, &ah, size, channels);
+      else
+        {
+          const int32_t *in = (const int32_t *) (const void *) row;
+          int32_t *o = (int32_t *) (void *) dst;
+
+          for (int i = 0; i < size; i++)
+            {
+              const double *k = ah.weight + (gsize) i * ah.taps;
+              const int32_t *p = in + ah.first[i];
+              double sum = 0.0;
+
+              for (int x = 0; x < ah.n[i]; x++)
+                sum += p[x] * k[x];
+              o[i] = round_half_away (sum);
+            }
+        }
+    }
+
+  /* Vertical pass over the horizontally resampled rows. */
+  for (int i = 0; i < size; i++)
+    {
+      uint8_t *dst = (uint8_t *) out + (gsize) i * row_samples * sample_bytes;
+
+      if (!need_v)
+        {
+          memcpy (dst, temp + (gsize) i * row_samples * sample_bytes, row_samples * sample_bytes);
+          continue;
+        }
+      if (!wide)
+        {
+          const int32_t *k = av.fixed + (gsize) i * av.taps;
+
+          for (gsize j = 0; j < row_samples; j++)
+            acc[j] = 1 << (WEIGHT_BITS - 1);
+          for (int t = 0; t < av.n[i]; t++)
+            {
+              const uint8_t *r = temp + (gsize) (av.first[i] + t - y0) * row_samples;
+              int32_t kt = k[t];
+
+              for (gsize j = 0; j < row_samples; j++)
+                acc[j] += r[j] * kt;
+            }
+          for (gsize j = 0; j < row_samples; j++)
+            dst[j] = clip_fixed (acc[j]);
+        }
+      else
+        {
+          const double *k = av.weight + (gsize) i * av.taps;
+          int32_t *o = (int32_t *) (void *) dst;
+
+          for (gsize j = 0; j < row_samples; j++)
+            acc_d[j] = 0.0;
+          for (int t = 0; t < av.n[i]; t++)
+            {
+              const int32_t *r = (const int32_t *) (const void *)
+                (temp + (gsize) (av.first[i] + t - y0) * row_samples * sample_bytes);
+              double kt = k[t];
+
+              for (gsize j = 0; j < row_samples; j++)
+                acc_d[j] += r[j] * kt;
+            }
+          for (gsize j = 0; j < row_samples; j++)
+            o[j] = round_half_away (acc_d[j]);
+        }
+    }
+  ok = TRUE;
+
+out:
+  axis_clear (&ah);
+  axis_clear (&av);
+  return ok;
+}
+
+/* PIL's nearest-neighbour resize (ImagingScaleAffine): source positions accumulate a double step
+ * from half a step, output pixels past the source are 0. OUT: size * size samples. */
+static gboolean
+nearest_crop (const PlImage *image,
+              int            out_w,
+              int            out_h,
+              int            crop_x,
+              int            crop_y,
+              int            size,
+              uint8_t       *out)
+{
+  double step_x = (double) ((float) image->width - 0.0f) / out_w;
+  double step_y = (double) ((float) image->height - 0.0f) / out_h;
+  g_autofree int *xin = g_try_new (int, size);
+  double pos;
+
+  if (xin == NULL)
+    return FALSE;
+  /* Repeated addition, not multiplication, so that the rounding drifts exactly as PIL's does. */
+  pos = 0.0 + step_x * 0.5;
+  for (int x = 0; x < crop_x + size; x++)
+    {
+      if (x >= crop_x)
+        {
+          int v = pos < 0.0 ? -1 : (int) pos;
+
+          xin[x - crop_x] = v < image->width ? v : -1;
+        }
+      pos += step_x;
+    }
+  pos = 0.0 + step_y * 0.5;
+  for (int y = 0; y < crop_y + size; y++)
+    {
+      if (y >= crop_y)
+        {
+          int yi = pos < 0.0 ? -1 : (int) pos;
+          uint8_t *dst = out + (gsize) (y - crop_y) * size;
+
+          if (yi < 0 || yi >= image->height)
+            memset (dst, 0, size);
+          else
+            {
+              const uint8_t *row = image->pixels + image->stride * yi;
+
+              for (int i = 0; i < size; i++)
+                dst[i] = xin[i] >= 0 ? row[xin[i]] : 0;
+            }
+        }
+      pos += step_y;
+    }
+  return TRUE;
+}
+
+/* convert("RGB") of the cropped pixels in the working layout; PREMULTIPLIED says whether LA/RGBA
+ * went through "La"/"RGBa" and must be divided back first (PIL's La->LA, RGBa->RGBA). */
+static void
+convert_to_rgb (const PlImage *image,
+                const void    *crop,
+                gsize          n_pixels,
+                gboolean       premultiplied,
+                uint8_t       *rgb)
+{
+  const uint8_t *in = crop;
+
+  for (gsize i = 0; i < n_pixels; i++)
+    {
+      uint8_t *o = rgb + 3 * i;
+
+      switch (image->mode)
+        {
+        case PL_IMAGE_L:
+          o[0] = o[1] = o[2] = in[i];
+          break;
+        case PL_IMAGE_1:
+          o[0] = o[1] = o[2] = in[i] != 0 ? 255 : 0;
+          break;
+        case PL_IMAGE_P:
+          memcpy (o, image->palette + 4 * in[i], 3);
+          break;
+        case PL_IMAGE_I16:
+          {
+            int32_t v = ((const int32_t *) crop)[i];
+
+            o[0] = o[1] = o[2] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t) v;
+          }
+          break;
+        case PL_IMAGE_LA:
+          {
+            unsigned int l = in[2 * i], a = in[2 * i + 1];
+
+            if (premultiplied && a != 0 && a != 255)
+              l = clip8 ((int) ((255 * l) / a));
+            o[0] = o[1] = o[2] = (uint8_t) l;
+          }
+          break;
+        case PL_IMAGE_RGB:
+          memcpy (o, in + 3 * i, 3);
+          break;
+        case PL_IMAGE_RGBA:
+          {
+            const uint8_t *p = in + 4 * i;
+            unsigned int a = p[3];
+
+            for (int c = 0; c < 3; c++)
+              o[c] = premultiplied && a != 0 && a != 255 ? clip8 ((int) ((255 * p[c]) / a)) : p[c];
+          }
+          break;
+        case PL_IMAGE_CMYK:
+          {
+            const uint8_t *p = in + 4 * i;
+            unsigned int no_black = 255 - p[3];
+
+            for (int c = 0; c < 3; c++)
+              o[c] = clip8 ((int) no_black - (int) mul_div255 (p[c], no_black));
+          }
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+}
+
+/* Python's round() of d / 2 for a whole d >= 0: halves go to the even neighbour. */
+static int
+half_round_even (gint64 d)
+{
+  gint64 k = d / 2;
+
+  if (d % 2 == 0 || k % 2 == 0)
+    return (int) k;
+  return (int) k + 1;
+}
+
+gboolean
+pl_image_preprocess (const PlImage            *image,
+                     const PlPreprocessConfig *config,
+                     float                    *out,
+                     uint8_t                  *rgb8,
+                     GError                  **error)
+{
+  int size, w, h, short_side, long_side, out_w, out_h, crop_x, crop_y, channels;
+  double new_long;
+  gboolean resize, premultiply;
+  gsize n_pixels;
+  g_autofree uint8_t *crop = NULL;
+  g_autofree uint8_t *rgb_own = NULL;
+  g_autofree uint8_t *scratch = NULL;
+  uint8_t *rgb;
+
+  g_return_val_if_fail (image != NULL && config != NULL && out != NULL, FALSE);
+
+  size = config->image_size;
+  if (size < 1 || size > MAX_CROP_SIZE)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_INVALID,
+                   "image size %d is not between 1 and %d", size, MAX_CROP_SIZE);
+      return FALSE;
+    }
+  for (int c = 0; c < 3; c++)
+    if (!(config->std[c] != 0.0f) || !isfinite (config->std[c]) || !isfinite (config->mean[c]))
+      {
+        g_set_error (error, PL_ERROR, PL_ERROR_INVALID,
+                     "normalisation std[%d] = %g, mean[%d] = %g: std must be finite and non-zero",
+                     c, config->std[c], c, config->mean[c]);
+        return FALSE;
+      }
+
+  /* torchvision's Resize(size): the short side becomes SIZE and the long side
+   * int(size * long / short), a true division then truncation. */
+  w = image->width;
+  h = image->height;
+  short_side = MIN (w, h);
+  long_side = MAX (w, h);
+  new_long = (double) ((gint64) size * long_side) / (double) short_side;
+  if (new_long > G_MAXINT)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_TOO_LARGE,
+                   "a %d x %d image resized to %d pixels on its short side would be %.0f pixels "
+                   "long, more than %d (PIL cannot resize it either)",
+                   w, h, size, floor (new_long), G_MAXINT);
+      return FALSE;
+    }
+  out_w = w <= h ? size : (int) new_long;
+  out_h = w <= h ? (int) new_long : size;
+  resize = out_w != w || out_h != h;
+  /* CenterCrop: offsets round((resized - size) / 2) with Python's rounding. The resized image is
+   * never smaller than the crop, so torchvision's padding branch cannot happen. */
+  crop_x = half_round_even ((gint64) out_w - size);
+  crop_y = half_round_even ((gint64) out_h - size);
+
+  n_pixels = (gsize) size * size;
+  premultiply = resize && (image->mode == PL_IMAGE_LA || image->mode == PL_IMAGE_RGBA);
+  channels = image->channels;
+  crop = g_try_malloc (n_pixels * MAX (channels, (int) sizeof (int32_t)));
+  scratch = g_try_malloc ((gsize) image->width * MAX (channels, (int) sizeof (int32_t)));
+  rgb = rgb8 != NULL ? rgb8 : (rgb_own = g_try_malloc (n_pixels * 3));
+  if (crop == NULL || scratch == NULL || rgb == NULL)
+    goto out_of_memory;
+
+  if (image->mode == PL_IMAGE_P || image->mode == PL_IMAGE_1)
+    {
+      if (!nearest_crop (image, out_w, out_h, crop_x, crop_y, size, crop))
+        goto out_of_memory;
+    }
+  else
+    {
+      Source source = { image, premultiply, scratch };
+
+      if (!resample_crop (&source, channels, out_w, out_h, crop_x, crop_y, size, crop))
+        goto out_of_memory;
+    }
+  convert_to_rgb (image, crop, n_pixels, premultiply, rgb);
+
+  /* ToTensor then Normalize, in float32 as torch computes them: x / 255, - mean, / std. */
+  for (int c = 0; c < 3; c++)
+    {
+      float *plane = out + (gsize) c * n_pixels;
+      float mean = config->mean[c], std = config->std[c];
+
+      for (gsize i = 0; i < n_pixels; i++)
+        plane[i] = ((float) rgb[3 * i + c] / 255.0f - mean) / std;
+    }
+  return TRUE;
+
+out_of_memory:
+  g_set_error (error, PL_ERROR, PL_ERROR_TOO_LARGE,
+               "not enough memory to preprocess a %d x %d image", w, h);
+  return FALSE;
+}
