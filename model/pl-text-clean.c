@@ -57,6 +57,8 @@ ucs_push_range (UcsText        *t,
                 const gunichar *chars,
                 gsize           n)
 {
+  if (n == 0)
+    return;
   ucs_reserve (t, n);
   memcpy (t->chars + t->len, chars, n * sizeof (gunichar));
   t->len += n;

@@ -77,7 +77,7 @@ lookup (const PlTokenizer *tokenizer,
         return -1;
       token = tokenizer->tokens[id];
       if (tokenizer->token_lengths[id] == prefix_len + len &&
-          memcmp (token, prefix, prefix_len) == 0 &&
+          (prefix_len == 0 || memcmp (token, prefix, prefix_len) == 0) &&
           memcmp (token + prefix_len, bytes, len) == 0)
         return id;
       slot = (slot + 1) & tokenizer->slot_mask;

@@ -313,6 +313,41 @@ test_encoding_a_label_takes_microseconds (void)
   pl_tokenizer_free (bert);
 }
 
+static void
+test_hostile_text_does_not_crash (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bert_path = bert_vocab_path ();
+  PlTokenizer *bert = pl_tokenizer_new_from_file (bert_path, &error);
+  GRand *rand = g_rand_new_with_seed (42);
+  int32_t ids[16];
+
+  g_assert_no_error (error);
+  for (int round = 0; round < 3000; round++)
+    {
+      char buf[300];
+      int len = g_rand_int_range (rand, 0, sizeof buf - 1);
+      int n;
+
+      for (int i = 0; i < len; i++)
+        {
+          static const char pieces[] = "[CLS][SEP][MASK]&amp;\xc4\xb0\xe2\x80\x8b\xef\xac\x81 a";
+          buf[i] = g_rand_int_range (rand, 0, 3) == 0 ? (char) g_rand_int_range (rand, 1, 256)
+                                                      : pieces[g_rand_int_range (rand, 0, sizeof pieces - 1)];
+        }
+      buf[len] = '\0';
+      n = pl_tokenizer_encode (bert, buf, 16, ids);
+      g_assert_cmpint (n, >=, 2);
+      g_assert_cmpint (n, <=, 16);
+      g_assert_cmpint (ids[0], ==, 101);
+      g_assert_cmpint (ids[n - 1], ==, 102);
+      for (int i = 0; i < n; i++)
+        g_assert_cmpint (ids[i], <, pl_tokenizer_get_vocab_size (bert));
+    }
+  g_rand_free (rand);
+  pl_tokenizer_free (bert);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -324,6 +359,7 @@ main (int    argc,
   g_test_add_func ("/tokenizer/bad-vocab-files-give-errors-naming-the-file", test_bad_vocab_files);
   g_test_add_func ("/tokenizer/huge-vocab-is-refused", test_huge_vocab_is_refused);
   g_test_add_func ("/tokenizer/truncation-keeps-sep", test_truncation_keeps_sep);
+  g_test_add_func ("/tokenizer/hostile-text-gives-cls-body-sep", test_hostile_text_does_not_crash);
   g_test_add_func ("/tokenizer/encoding-a-label-takes-microseconds", test_encoding_a_label_takes_microseconds);
   return g_test_run ();
 }

@@ -15,7 +15,7 @@
 #   # transformers (too large to mirror): save src/transformers/models/bert/tokenization_bert.py and
 #   # src/transformers/tokenization_utils.py of a version with PR #22280 (v4.29+; v4.30.2 is the
 #   # target) as $U/transformers/tokenization_bert.py and $U/transformers/tokenization_utils.py
-#   # (whole files or just the named definitions below; nothing in them is edited).
+#   # (whole files, or only the named definitions below with their code unedited).
 #   PL_TOK_UPSTREAM=$U /usr/bin/python3 tests/reference/make_token_fixtures.py \
 #       /work/shared/data/vocab/bert-base-uncased-vocab.txt /work/shared/data/hpo/hp-2023-01-27.json.gz \
 #       > tests/fixtures/tokens.json
