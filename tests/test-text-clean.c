@@ -20,8 +20,7 @@ load_cases (JsonParser **parser_out)
 }
 
 /* The raw input bytes of a case: "text", or "text_base64" for input that is not UTF-8. */
-char *case_input (JsonObject *c);
-char *
+static char *
 case_input (JsonObject *c)
 {
   if (json_object_has_member (c, "text_base64"))
