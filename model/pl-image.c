@@ -637,6 +637,9 @@ static const char *
 sniff_other_format (const uint8_t *data,
                     gsize          length)
 {
+  /* First: a DICOM preamble may itself look like a TIFF header. */
+  if (length >= 132 && memcmp (data + 128, "DICM", 4) == 0)
+    return "a DICOM file";
   if (length >= 6 && (memcmp (data, "GIF87a", 6) == 0 || memcmp (data, "GIF89a", 6) == 0))
     return "a GIF image";
   if (length >= 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0)
@@ -645,8 +648,6 @@ sniff_other_format (const uint8_t *data,
     return "a TIFF image";
   if (length >= 2 && memcmp (data, "BM", 2) == 0)
     return "a BMP image";
-  if (length >= 132 && memcmp (data + 128, "DICM", 4) == 0)
-    return "a DICOM file";
   if (length >= 12 && memcmp (data, "\0\0\0\x0cjP  ", 8) == 0)
     return "a JPEG 2000 image";
   return NULL;
