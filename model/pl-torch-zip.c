@@ -480,18 +480,18 @@ describe_kind (PlPickleKind kind)
   switch (kind)
     {
     case PL_PICKLE_NONE: return "None";
-    case PL_PICKLE_BOOL: return "boolean";
-    case PL_PICKLE_INT: return "integer";
-    case PL_PICKLE_FLOAT: return "number";
-    case PL_PICKLE_STRING: return "string";
-    case PL_PICKLE_BYTES: return "byte string";
-    case PL_PICKLE_TUPLE: return "tuple";
-    case PL_PICKLE_LIST: return "list";
-    case PL_PICKLE_DICT: return "dict";
-    case PL_PICKLE_GLOBAL: return "class";
-    case PL_PICKLE_STORAGE: return "storage";
-    case PL_PICKLE_TENSOR: return "tensor";
-    default: return "value";
+    case PL_PICKLE_BOOL: return "a boolean";
+    case PL_PICKLE_INT: return "an integer";
+    case PL_PICKLE_FLOAT: return "a number";
+    case PL_PICKLE_STRING: return "a string";
+    case PL_PICKLE_BYTES: return "a byte string";
+    case PL_PICKLE_TUPLE: return "a tuple";
+    case PL_PICKLE_LIST: return "a list";
+    case PL_PICKLE_DICT: return "a dict";
+    case PL_PICKLE_GLOBAL: return "a class";
+    case PL_PICKLE_STORAGE: return "a storage";
+    case PL_PICKLE_TENSOR: return "a tensor";
+    default: return "a value";
     }
 }
 
@@ -507,7 +507,7 @@ add_state_dict (PlTensorFile         *file,
   if (root->kind != PL_PICKLE_DICT)
     {
       g_set_error (error, PL_ERROR, PL_ERROR_FORMAT,
-                   "%s: the checkpoint holds a %s, not a state dict of tensors", file->path,
+                   "%s: the checkpoint holds %s, not a state dict of tensors", file->path,
                    describe_kind (root->kind));
       return FALSE;
     }
