@@ -1,1 +1,0 @@
-/* pl-placeholder.c: keeps the data library non-empty until its first unit lands. */
