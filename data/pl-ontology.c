@@ -420,7 +420,8 @@ pl_ontology_load (const char   *path,
       g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: the file is empty", path);
       return NULL;
     }
-  if (*peek == '{' || *peek == '[')
+  /* obographs is a JSON object; an OBO file starts with a tag or a [Stanza]. */
+  if (*peek == '{')
     ontology = pl_obographs_parse (buffered, path, cancellable, error);
   else
     ontology = pl_obo_parse (buffered, path, cancellable, error);
