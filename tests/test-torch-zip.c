@@ -192,6 +192,13 @@ test_reads_shared_storages_once (void)
 }
 
 static void
+test_reads_protocol_4_and_parameters (void)
+{
+  /* FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL; an nn.Parameter via _rebuild_parameter. */
+  assert_file_matches_expected ("protocol4.pt");
+}
+
+static void
 test_reads_deflated_entries (void)
 {
   assert_file_matches_expected ("deflated.pt");
@@ -915,6 +922,7 @@ main (int    argc,
   g_test_add_func ("/torch-zip/reads-every-dtype-as-torch-saved-it", test_reads_every_dtype_as_torch_saved_it);
   g_test_add_func ("/torch-zip/reads-transposed-and-offset-views", test_reads_transposed_and_offset_views);
   g_test_add_func ("/torch-zip/reads-shared-storages-once", test_reads_shared_storages_once);
+  g_test_add_func ("/torch-zip/reads-protocol-4-and-parameters", test_reads_protocol_4_and_parameters);
   g_test_add_func ("/torch-zip/reads-deflated-entries", test_reads_deflated_entries);
   g_test_add_func ("/torch-zip/reads-training-checkpoint-state-dict-only", test_reads_training_checkpoint_state_dict_only);
   g_test_add_func ("/torch-zip/reads-bare-hub-state-dict", test_reads_bare_hub_state_dict);

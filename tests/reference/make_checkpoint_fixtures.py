@@ -155,11 +155,18 @@ def main():
     torch.save(sd, os.path.join(out_dir, "tensors.pt"))
     expected["tensors.pt"] = describe(sd)
 
+    # Protocol 4 (FRAME, SHORT_BINUNICODE, MEMOIZE, ...) and a Parameter (_rebuild_parameter).
+    sd4 = many_dtypes_state_dict()
+    sd4["param"] = torch.nn.Parameter(torch.arange(6.0).reshape(2, 3) / 7)
+    torch.save(sd4, os.path.join(out_dir, "protocol4.pt"), pickle_protocol=4)
+    expected["protocol4.pt"] = describe(sd4)
+
     # The same archive with every entry deflated (torch never writes this, other tools may).
     with zipfile.ZipFile(os.path.join(out_dir, "tensors.pt")) as src, \
          zipfile.ZipFile(os.path.join(out_dir, "deflated.pt"), "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            dst.writestr(fixed, src.read(info.filename), zipfile.ZIP_DEFLATED)
     expected["deflated.pt"] = expected["tensors.pt"]
 
     # An open_clip training checkpoint (epoch_N.pt) after one AdamW step of a DDP-wrapped model.
