@@ -19,6 +19,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Pillow's PRECISION_BITS: 32 bits less 8 for the sample and 2 for sums past 0..255. */
 #define WEIGHT_BITS 22
@@ -64,7 +67,18 @@ typedef struct {
   int     *n;        /* [count] input samples read */
   double  *weight;   /* [count * taps] normalised weights (mode I) */
   int32_t *fixed;    /* [count * taps] the same in WEIGHT_BITS fixed point (8-bit modes) */
+  /* The fixed-point weights split as hi * 2^11 + lo, both fitting int16, zero-padded to a multiple
+   * of 8 taps: sums of 16-bit products (SSE2's pmaddwd) then add up to exactly PIL's 32-bit sum. */
+  int      taps8;
+  int16_t *fixed_hi; /* [count * taps8] */
+  int16_t *fixed_lo; /* [count * taps8] */
+  /* Taps 2p and 2p+1 of hi (and lo) as two int16 in one int32, four times: a ready pmaddwd
+   * operand for interleaved pixels. [count * taps8 / 2 * 4] */
+  int32_t *pair_hi;
+  int32_t *pair_lo;
 } Axis;
+
+#define SPLIT_BITS 11
 
 static void
 axis_clear (Axis *axis)
@@ -73,6 +87,10 @@ axis_clear (Axis *axis)
   g_clear_pointer (&axis->n, g_free);
   g_clear_pointer (&axis->weight, g_free);
   g_clear_pointer (&axis->fixed, g_free);
+  g_clear_pointer (&axis->fixed_hi, g_free);
+  g_clear_pointer (&axis->fixed_lo, g_free);
+  g_clear_pointer (&axis->pair_hi, g_free);
+  g_clear_pointer (&axis->pair_lo, g_free);
 }
 
 static gboolean
@@ -97,7 +115,13 @@ axis_init (Axis *axis,
   axis->n = g_try_new (int, count);
   axis->weight = g_try_new0 (double, (gsize) count * axis->taps);
   axis->fixed = g_try_new0 (int32_t, (gsize) count * axis->taps);
-  if (axis->first == NULL || axis->n == NULL || axis->weight == NULL || axis->fixed == NULL)
+  axis->taps8 = (axis->taps + 7) / 8 * 8;
+  axis->fixed_hi = g_try_new0 (int16_t, (gsize) count * axis->taps8);
+  axis->fixed_lo = g_try_new0 (int16_t, (gsize) count * axis->taps8);
+  axis->pair_hi = g_try_new0 (int32_t, (gsize) count * axis->taps8 * 2);
+  axis->pair_lo = g_try_new0 (int32_t, (gsize) count * axis->taps8 * 2);
+  if (axis->first == NULL || axis->n == NULL || axis->weight == NULL || axis->fixed == NULL ||
+      axis->fixed_hi == NULL || axis->fixed_lo == NULL || axis->pair_hi == NULL || axis->pair_lo == NULL)
     {
       axis_clear (axis);
       return FALSE;
@@ -129,8 +153,26 @@ axis_init (Axis *axis,
         if (total != 0.0)
           w[x] /= total;
       for (int x = 0; x < xmax; x++)
-        fixed[x] = (int32_t) (w[x] < 0 ? -0.5 + w[x] * (1 << WEIGHT_BITS)
-                                       : 0.5 + w[x] * (1 << WEIGHT_BITS));
+        {
+          fixed[x] = (int32_t) (w[x] < 0 ? -0.5 + w[x] * (1 << WEIGHT_BITS)
+                                         : 0.5 + w[x] * (1 << WEIGHT_BITS));
+          /* Normalised bicubic weights lie in about [-0.1, 1], so hi fits int16 easily. */
+          axis->fixed_hi[(gsize) i * axis->taps8 + x] = (int16_t) (fixed[x] >> SPLIT_BITS);
+          axis->fixed_lo[(gsize) i * axis->taps8 + x] = (int16_t) (fixed[x] & ((1 << SPLIT_BITS) - 1));
+        }
+      for (int t = 0; t < axis->taps8; t += 2)
+        {
+          const int16_t *hi = axis->fixed_hi + (gsize) i * axis->taps8 + t;
+          const int16_t *lo = axis->fixed_lo + (gsize) i * axis->taps8 + t;
+          int32_t *pair_hi = axis->pair_hi + ((gsize) i * axis->taps8 + t) * 2;
+          int32_t *pair_lo = axis->pair_lo + ((gsize) i * axis->taps8 + t) * 2;
+
+          for (int lane = 0; lane < 4; lane++)
+            {
+              pair_hi[lane] = (int32_t) ((uint32_t) (uint16_t) hi[0] | (uint32_t) (uint16_t) hi[1] << 16);
+              pair_lo[lane] = (int32_t) ((uint32_t) (uint16_t) lo[0] | (uint32_t) (uint16_t) lo[1] << 16);
+            }
+        }
       axis->first[i] = xmin;
       axis->n[i] = xmax;
     }
@@ -187,13 +229,167 @@ resample_row_u8 (const uint8_t *in,
     }
 }
 
+#ifdef __SSE2__
+static inline int32_t
+sum_lanes (__m128i v)
+{
+  v = _mm_add_epi32 (v, _mm_shuffle_epi32 (v, _MM_SHUFFLE (1, 0, 3, 2)));
+  v = _mm_add_epi32 (v, _mm_shuffle_epi32 (v, _MM_SHUFFLE (2, 3, 0, 1)));
+  return _mm_cvtsi128_si32 (v);
+}
+
+/* The same sums as resample_row_u8 for one channel, 8 taps at a time, on a PLANE that is readable
+ * (and zero) for taps8 samples past its end. Integer sums: the order does not matter, the result is
+ * PIL's exactly. */
+static void
+resample_plane_sse2 (const uint8_t *plane,
+                     uint8_t       *out,
+                     int            out_step,
+                     const Axis    *axis,
+                     int            count)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+
+  for (int i = 0; i < count; i++)
+    {
+      const int16_t *hi = axis->fixed_hi + (gsize) i * axis->taps8;
+      const int16_t *lo = axis->fixed_lo + (gsize) i * axis->taps8;
+      const uint8_t *p = plane + axis->first[i];
+      int n = axis->n[i];
+      __m128i acc_hi = zero, acc_lo = zero;
+      gint64 sum;
+
+      for (int x = 0; x < n; x += 8)
+        {
+          __m128i v = _mm_unpacklo_epi8 (_mm_loadl_epi64 ((const __m128i *) (const void *) (p + x)), zero);
+
+          acc_hi = _mm_add_epi32 (acc_hi, _mm_madd_epi16 (v, _mm_loadu_si128 ((const __m128i *) (const void *) (hi + x))));
+          acc_lo = _mm_add_epi32 (acc_lo, _mm_madd_epi16 (v, _mm_loadu_si128 ((const __m128i *) (const void *) (lo + x))));
+        }
+      sum = (gint64) (1 << (WEIGHT_BITS - 1)) + (gint64) sum_lanes (acc_hi) * (1 << SPLIT_BITS) +
+            sum_lanes (acc_lo);
+      out[i * out_step] = clip_fixed ((int32_t) sum);
+    }
+}
+#endif
+
+#ifdef __SSE2__
+/* Horizontal pass for 2 to 4 interleaved channels, one output pixel per vector: two neighbouring
+ * input pixels' bytes interleaved by channel (r0 r1 g0 g1 b0 b1 ..) meet their two weights in
+ * pmaddwd, so each 32-bit lane sums one channel and no lane-crossing sum is needed. ROW must be
+ * readable for 2 pixels + 4 bytes past its end; lanes past CHANNELS are ignored. */
+static void
+resample_pixels_sse2 (const uint8_t *row,
+                      uint8_t       *out,
+                      const Axis    *axis,
+                      int            count,
+                      int            channels)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi32 (1 << (WEIGHT_BITS - 1));
+
+  for (int i = 0; i < count; i++)
+    {
+      const uint8_t *p = row + (gsize) axis->first[i] * channels;
+      const int32_t *pair_hi = axis->pair_hi + (gsize) i * axis->taps8 * 2;
+      const int32_t *pair_lo = axis->pair_lo + (gsize) i * axis->taps8 * 2;
+      int n = axis->n[i];
+      __m128i acc_hi = zero, acc_lo = zero, sum;
+      uint32_t a32, b32, packed;
+
+      for (int t = 0; t < n; t += 2)
+        {
+          __m128i ab;
+
+          /* Past the last tap the weight is zero, so pixel n's bytes do not count. */
+          memcpy (&a32, p + t * channels, 4);
+          memcpy (&b32, p + (t + 1) * channels, 4);
+          ab = _mm_unpacklo_epi8 (_mm_unpacklo_epi8 (_mm_cvtsi32_si128 ((int) a32), _mm_cvtsi32_si128 ((int) b32)), zero);
+          acc_hi = _mm_add_epi32 (acc_hi, _mm_madd_epi16 (ab, _mm_loadu_si128 ((const __m128i *) (const void *) (pair_hi + 2 * t))));
+          acc_lo = _mm_add_epi32 (acc_lo, _mm_madd_epi16 (ab, _mm_loadu_si128 ((const __m128i *) (const void *) (pair_lo + 2 * t))));
+        }
+      sum = _mm_add_epi32 (_mm_add_epi32 (_mm_slli_epi32 (acc_hi, SPLIT_BITS), acc_lo), half);
+      sum = _mm_srai_epi32 (sum, WEIGHT_BITS);
+      sum = _mm_packs_epi32 (sum, sum);
+      packed = (uint32_t) _mm_cvtsi128_si32 (_mm_packus_epi16 (sum, sum));
+      memcpy (out + (gsize) i * channels, &packed, channels);
+    }
+}
+
+/* Vertical pass for output row I: the same sums as the scalar loop, two taps and eight samples at
+ * a time (the two rows' bytes interleaved so that pmaddwd multiplies each by its own weight). */
+static void
+resample_rows_sse2 (const uint8_t *rows,
+                    gsize          row_samples,
+                    const Axis    *axis,
+                    int            i,
+                    uint8_t       *dst)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi32 (1 << (WEIGHT_BITS - 1));
+  const int16_t *hi = axis->fixed_hi + (gsize) i * axis->taps8;
+  const int16_t *lo = axis->fixed_lo + (gsize) i * axis->taps8;
+  const int32_t *k = axis->fixed + (gsize) i * axis->taps;
+  int n = axis->n[i];
+  gsize j = 0;
+
+  for (; j + 8 <= row_samples; j += 8)
+    {
+      __m128i acc_hi0 = zero, acc_hi1 = zero, acc_lo0 = zero, acc_lo1 = zero, s0, s1;
+
+      for (int t = 0; t < n; t += 2)
+        {
+          /* hi[n] and lo[n] are zero padding, so an odd last tap pairs with a zero row. */
+          __m128i a = _mm_loadl_epi64 ((const __m128i *) (const void *) (rows + t * row_samples + j));
+          __m128i b = t + 1 < n ? _mm_loadl_epi64 ((const __m128i *) (const void *) (rows + (t + 1) * row_samples + j))
+                                : zero;
+          __m128i ab = _mm_unpacklo_epi8 (a, b);
+          __m128i ab0 = _mm_unpacklo_epi8 (ab, zero), ab1 = _mm_unpackhi_epi8 (ab, zero);
+          __m128i w_hi = _mm_set1_epi32 ((int) ((uint32_t) (uint16_t) hi[t] | (uint32_t) (uint16_t) hi[t + 1] << 16));
+          __m128i w_lo = _mm_set1_epi32 ((int) ((uint32_t) (uint16_t) lo[t] | (uint32_t) (uint16_t) lo[t + 1] << 16));
+
+          acc_hi0 = _mm_add_epi32 (acc_hi0, _mm_madd_epi16 (ab0, w_hi));
+          acc_hi1 = _mm_add_epi32 (acc_hi1, _mm_madd_epi16 (ab1, w_hi));
+          acc_lo0 = _mm_add_epi32 (acc_lo0, _mm_madd_epi16 (ab0, w_lo));
+          acc_lo1 = _mm_add_epi32 (acc_lo1, _mm_madd_epi16 (ab1, w_lo));
+        }
+      /* hi * 2^11 + lo + half is PIL's 32-bit sum; shift, then saturate to 0..255 as clip8. */
+      s0 = _mm_add_epi32 (_mm_add_epi32 (_mm_slli_epi32 (acc_hi0, SPLIT_BITS), acc_lo0), half);
+      s1 = _mm_add_epi32 (_mm_add_epi32 (_mm_slli_epi32 (acc_hi1, SPLIT_BITS), acc_lo1), half);
+      s0 = _mm_packs_epi32 (_mm_srai_epi32 (s0, WEIGHT_BITS), _mm_srai_epi32 (s1, WEIGHT_BITS));
+      _mm_storel_epi64 ((__m128i *) (void *) (dst + j), _mm_packus_epi16 (s0, s0));
+    }
+  for (; j < row_samples; j++)
+    {
+      int32_t sum = 1 << (WEIGHT_BITS - 1);
+
+      for (int t = 0; t < n; t++)
+        sum += rows[t * row_samples + j] * k[t];
+      dst[j] = clip_fixed (sum);
+    }
+}
+#endif
+
+/* Horizontal pass of one interleaved row. PLANES: scratch for a padded copy of the row, zero past
+ * it (NULL without SSE2). */
 static void
 resample_row_u8_any (const uint8_t *in,
                      uint8_t       *out,
                      const Axis    *axis,
                      int            count,
-                     int            channels)
+                     int            channels,
+                     int            width,
+                     uint8_t       *planes)
 {
+#ifdef __SSE2__
+  /* A padded copy of the row: both kernels read a little past the last pixel. */
+  memcpy (planes, in, (gsize) width * channels);
+  if (channels == 1)
+    resample_plane_sse2 (planes, out, 1, axis, count);
+  else
+    resample_pixels_sse2 (planes, out, axis, count, channels);
+  return;
+#endif
   switch (channels)
     {
     case 1: resample_row_u8 (in, out, axis, count, 1); break;
@@ -279,6 +475,7 @@ resample_crop (const Source *source,
   g_autofree uint8_t *temp = NULL;
   g_autofree int32_t *acc = NULL;
   g_autofree double *acc_d = NULL;
+  g_autofree uint8_t *planes = NULL;
   int y0, y1;
   gboolean ok = FALSE;
 
@@ -303,6 +500,13 @@ resample_crop (const Source *source,
   acc_d = g_try_new (double, row_samples);
   if (temp == NULL || acc == NULL || acc_d == NULL)
     goto out;
+  if (need_h && !wide)
+    {
+      /* A row copy readable for taps8 samples past its end: the padding stays zero. */
+      planes = g_try_malloc0 (((gsize) image->width + ah.taps8 + 16) * channels);
+      if (planes == NULL)
+        goto out;
+    }
 
   /* Horizontal pass: each needed source row, resampled (PIL stores the result at the source's
    * sample type, which rounds and clips) or, when the width does not change, copied. */
@@ -314,7 +518,7 @@ resample_crop (const Source *source,
       if (!need_h)
         memcpy (dst, row + (gsize) crop_x * channels * sample_bytes, row_samples * sample_bytes);
       else if (!wide)
-        resample_row_u8_any (row, dst, &ah, size, channels);
+        resample_row_u8_any (row, dst, &ah, size, channels, image->width, planes);
       else
         {
           const int32_t *in = (const int32_t *) (const void *) row;
@@ -345,6 +549,10 @@ resample_crop (const Source *source,
         }
       if (!wide)
         {
+#ifdef __SSE2__
+          resample_rows_sse2 (temp + (gsize) (av.first[i] - y0) * row_samples, row_samples, &av, i, dst);
+          continue;
+#endif
           const int32_t *k = av.fixed + (gsize) i * av.taps;
 
           for (gsize j = 0; j < row_samples; j++)
