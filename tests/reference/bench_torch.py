@@ -125,6 +125,7 @@ def main():
     ap.add_argument("checkpoint_dir")
     ap.add_argument("--images", nargs="+", default=[os.path.join(ref.IMAGES_DIR, f) for f in ref.IMAGES])
     ap.add_argument("--texts", help="file with one text per line (used as the 'short' set)")
+    ap.add_argument("--texts-json", help='JSON file {"short": [...], "long": [...]} (tools/bench-texts.json)')
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--warmup", type=int, default=1)
@@ -137,8 +138,13 @@ def main():
     if a.texts:
         with open(a.texts, encoding="utf-8") as f:
             short = [line.rstrip("\n") for line in f if line.strip()]
+    long_ = LONG
+    if a.texts_json:
+        with open(a.texts_json, encoding="utf-8") as f:
+            sets = json.load(f)
+        short, long_ = sets["short"], sets["long"]
     short = (short * math.ceil(32 / len(short)))[:32]
-    long_ = (LONG * 8)[:32]
+    long_ = (long_ * math.ceil(32 / len(long_)))[:32]
     imgs = torch.stack([preprocess(Image.open(p)) for p in a.images])
     img8 = imgs[torch.arange(8) % len(imgs)]
     pad = tokenizer.tokenizer.pad_token_id
