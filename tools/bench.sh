@@ -9,6 +9,11 @@ IMAGES=(../shared/data/images/retina.jpg ../shared/data/images/ihc.png ../shared
 [ -d ../shared/data/images ] || IMAGES=(data/demo/retina.jpg)
 REPEATS=${REPEATS:-7}
 
+if [ ! -d tests/reference/.upstream/open_clip-2.23.0 ] && [ -z "${PHENOLIP_UPSTREAM:-}" ]; then
+  echo "The PyTorch side needs open_clip v2.23.0 and timm sources in tests/reference/.upstream/;" >&2
+  echo "tests/reference/README.md says how to export them from their git repositories." >&2
+  exit 1
+fi
 if [ ! -f "$MODEL/open_clip_pytorch_model.bin" ]; then
   echo "==> Generating a full-size random-weight checkpoint in $MODEL (not committed)" >&2
   $PY tests/reference/make_full_checkpoint.py "$MODEL" >&2
