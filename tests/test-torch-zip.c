@@ -760,6 +760,43 @@ test_refuses_zip_without_data_pkl (void)
 }
 
 static void
+test_checks_byte_order_record (void)
+{
+  g_autoptr(GByteArray) pickle = pickle_begin ();
+  int64_t shape[1] = { 1 }, strides[1] = { 1 };
+  const float storage[1] = { 1.5f };
+
+  op_tensor_item (pickle, "w", "0", 1, 0, 1, shape, strides);
+  pickle_end (pickle);
+  for (int big = 0; big < 2; big++)
+    {
+      /* torch >= 2.1 writes <archive>/byteorder: "little" or "big". */
+      Entry entries[3] = {
+        { "archive/data.pkl", pickle->data, pickle->len },
+        { "archive/byteorder", big ? "big" : "little", big ? 3 : 6 },
+        { "archive/data/0", storage, sizeof storage },
+      };
+      g_autoptr(GByteArray) zip = build_zip (entries, G_N_ELEMENTS (entries), FALSE);
+      g_autofree char *path = pl_test_write_file ("byteorder.pt", zip->data, zip->len);
+      g_autoptr(GError) error = NULL;
+      PlTensorFile *file = pl_tensor_file_open (path, &error);
+
+      if (big)
+        {
+          g_assert_null (file);
+          g_assert_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED);
+          g_assert_nonnull (strstr (error->message, "big-endian"));
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (pl_tensor_file_lookup (file, "w"));
+          pl_tensor_file_free (file);
+        }
+    }
+}
+
+static void
 test_refuses_every_truncation (void)
 {
   g_autofree char *fixture = pl_test_fixture_path ("checkpoints/tensors.pt");
@@ -937,6 +974,7 @@ main (int    argc,
   g_test_add_func ("/torch-zip/refuses-deep-nesting", test_refuses_deep_nesting);
   g_test_add_func ("/torch-zip/refuses-malformed-pickles", test_refuses_malformed_pickles);
   g_test_add_func ("/torch-zip/refuses-zip-without-data-pkl", test_refuses_zip_without_data_pkl);
+  g_test_add_func ("/torch-zip/checks-byte-order-record", test_checks_byte_order_record);
   g_test_add_func ("/torch-zip/refuses-every-truncation", test_refuses_every_truncation);
   g_test_add_func ("/torch-zip/survives-every-flipped-byte", test_survives_every_flipped_byte);
   g_test_add_func ("/torch-zip/opens-large-checkpoint-without-reading-it", test_opens_large_checkpoint_without_reading_it);
