@@ -231,7 +231,6 @@ read_central_directory (ZipArchive  *archive,
       guint64 end = directory_offset + directory_size;
       guint16 name_length, extra_length, comment_length;
       guint32 size32, compressed32, offset32;
-      g_autoptr(GError) local_error = NULL;
       ZipEntry *entry;
 
       if (end - position < CENTRAL_HEADER_SIZE || read_u32 (header) != CENTRAL_SIGNATURE)
