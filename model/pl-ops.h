@@ -1,0 +1,106 @@
+/* pl-ops.h: the numerical building blocks of both towers: GEMM wrappers over OpenBLAS, row-wise
+ * LayerNorm and softmax, exact (erf) GELU, bias adds, patch extraction and multi-head attention.
+ *
+ * Conventions: every matrix is row-major f32; a weight in PyTorch Linear layout is [out, in].
+ * "ld" arguments are row strides in floats. The operations never allocate: scratch comes from the
+ * caller, normally one PlScratch per forward pass. */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+/* --- Scratch memory: one allocation per forward pass, carved into aligned buffers. --- */
+
+typedef struct {
+  float  *data;
+  size_t  n_floats;  /* capacity */
+  size_t  used;
+} PlScratch;
+
+/* Floats reserved by pl_scratch_take (N) : N rounded up to a whole 64-byte cache line. */
+size_t pl_scratch_rounded (size_t n_floats);
+/* Allocates N_FLOATS floats (the sum of pl_scratch_rounded of every later take). */
+void   pl_scratch_init    (PlScratch *scratch,
+                           size_t     n_floats);
+/* The next N_FLOATS floats, 64-byte aligned, uninitialised. Aborts if the plan was too small. */
+float *pl_scratch_take    (PlScratch *scratch,
+                           size_t     n_floats);
+void   pl_scratch_clear   (PlScratch *scratch);
+
+/* --- Matrix products (OpenBLAS cblas_sgemm; its threads, set by the caller). --- */
+
+/* c: [m, n] = alpha * a [m, k] . b [n, k]^T + beta * c */
+void pl_gemm_nt (int m, int n, int k,
+                 float alpha, const float *a, int lda,
+                 const float *b, int ldb,
+                 float beta, float *c, int ldc);
+/* c: [m, n] = alpha * a [m, k] . b [k, n] + beta * c */
+void pl_gemm_nn (int m, int n, int k,
+                 float alpha, const float *a, int lda,
+                 const float *b, int ldb,
+                 float beta, float *c, int ldc);
+
+/* y: [n_rows, n_out] (row stride ldy) = x [n_rows, n_in] . w [n_out, n_in]^T + bias [n_out].
+ * bias may be NULL. */
+void pl_linear            (float *y, int ldy,
+                           const float *x,
+                           const float *w, const float *bias,
+                           int n_rows, int n_in, int n_out);
+/* y: [n_rows, n_out] += x [n_rows, n_in] . w [n_out, n_in]^T + bias [n_out]: a Linear layer
+ * added onto the residual stream without a temporary. bias may be NULL. */
+void pl_linear_accumulate (float *y,
+                           const float *x,
+                           const float *w, const float *bias,
+                           int n_rows, int n_in, int n_out);
+
+/* --- Row-wise and element-wise operations. --- */
+
+/* x: [n] += y [n]; the arrays do not overlap. */
+void pl_add           (float *x, const float *y, size_t n);
+/* x: [n_rows, width] (row stride ld) += bias [width] on every row; bias is not inside x. */
+void pl_add_bias      (float *x, int ld, const float *bias, int n_rows, int width);
+/* x: [n_rows, width] = GELU(x + bias), exact (erf) form; bias may be NULL. */
+void pl_add_bias_gelu (float *x, const float *bias, int n_rows, int width);
+/* x: [n] = x * (1 + erf(x / sqrt 2)) / 2, in place. */
+void pl_gelu          (float *x, size_t n);
+/* y: [n] = erf(x) within 2 ulp, vectorisable (glibc's erff is ~15 ns a call); y may equal x. */
+void pl_erf           (float *y, const float *x, size_t n);
+/* y: [n] = exp(x) within 2 ulp, 0 below -87, capped at exp(88); y may equal x. */
+void pl_exp           (float *y, const float *x, size_t n);
+/* y: [n_rows, width] = (x - mean) / sqrt(var + eps) * w + b per row (biased variance),
+ * the PyTorch LayerNorm. y may equal x. */
+void pl_layernorm     (float *y, const float *x,
+                       const float *w, const float *b,
+                       int n_rows, int width, float eps);
+/* x: [n_rows, width] (row stride ld) = softmax of each row, in place; subtracts the row
+ * maximum first, so large inputs do not overflow. */
+void pl_softmax_rows  (float *x, int ld, int n_rows, int width);
+/* dst: [n_rows, width] = the rows src[index[i]] of src: [*, width] (gathers [CLS] rows). */
+void pl_gather_rows   (float *dst, const float *src, const int *index, int n_rows, int width);
+
+/* --- Transformer pieces. --- */
+
+/* image: [channels, image_size, image_size] ->
+ * patches: [n_patches, channels * patch_size * patch_size] (row stride ld), patches in raster
+ * order and each row ordered (channel, y, x) like a Conv2d weight [out, channels, p, p], so a
+ * stride-p convolution becomes patches . weight^T (im2col). */
+void pl_image_to_patches (float *patches, int ld,
+                          const float *image,
+                          int channels, int image_size, int patch_size);
+
+/* Multi-head scaled dot-product attention over one sequence of n_tokens, without a mask.
+ * qkv:    [n_tokens, 3 * width] (row stride ld_qkv), each row [q | k | v], each of those
+ *         head-major [n_heads, head_dim], width = n_heads * head_dim.
+ * out:    [n_queries, width] (row stride ld_out) = softmax(scale q_h k_h^T) v_h for every head h,
+ *         heads concatenated; the queries are the first n_queries tokens (all of them, or only
+ *         [CLS] when nothing but its row is needed).
+ * scores: scratch [n_queries, n_tokens]. */
+void pl_attention (float *out, int ld_out,
+                   const float *qkv, int ld_qkv,
+                   int n_tokens, int n_queries,
+                   int n_heads, int head_dim, float scale,
+                   float *scores);
+
+G_END_DECLS

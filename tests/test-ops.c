@@ -1,0 +1,458 @@
+/* test-ops.c: the numerical building blocks against hand-computed values and double-precision
+ * references: LayerNorm, erf/GELU, exp, softmax, bias adds, the GEMM wrappers, patch extraction,
+ * attention and the scratch allocator. */
+#include <math.h>
+#include <string.h>
+
+#include "model/pl-ops.h"
+#include "tests/pl-test-util.h"
+
+/* Distance in units in the last place of the f32 nearest to EXACT. */
+static double
+ulp_distance (float value, double exact)
+{
+  float nearest = (float) exact;
+  double ulp = nextafterf (fabsf (nearest), INFINITY) - fabsf (nearest);
+
+  return fabs ((double) value - exact) / ulp;
+}
+
+static void
+fill_pattern (float *x, size_t n, unsigned seed)
+{
+  guint32 state = seed * 2654435761u + 1;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      state = state * 1664525u + 1013904223u;
+      x[i] = (float) ((state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+    }
+}
+
+/* --- LayerNorm --------------------------------------------------------------------------- */
+
+static void
+test_layernorm_hand_computed (void)
+{
+  /* mean 2.5, biased variance 1.25; eps 0.75 makes var + eps = 2, so rstd = 1/sqrt(2) */
+  const float x[4] = { 1, 2, 3, 4 };
+  const float w[4] = { 1, 1, 2, 0.5f };
+  const float b[4] = { 0, 0.5f, 0, 1 };
+  const double expected[4] = { -1.5 / G_SQRT2, -0.5 / G_SQRT2 + 0.5, 0.5 / G_SQRT2 * 2, 1.5 / G_SQRT2 * 0.5 + 1 };
+  float y[4];
+
+  pl_layernorm (y, x, w, b, 1, 4, 0.75f);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat_with_epsilon (y[i], expected[i], 2e-7);
+}
+
+static void
+test_layernorm_in_place_rows_and_odd_width (void)
+{
+  enum { ROWS = 3, WIDTH = 37 };
+  float x[ROWS * WIDTH], y[ROWS * WIDTH], w[WIDTH], b[WIDTH];
+
+  fill_pattern (x, ROWS * WIDTH, 1);
+  fill_pattern (w, WIDTH, 2);
+  fill_pattern (b, WIDTH, 3);
+  for (int i = 0; i < WIDTH; i++)
+    x[WIDTH + i] = x[WIDTH + i] * 0.01f + 1000.0f;  /* a mean 1e5 times the spread loses nothing */
+  memcpy (y, x, sizeof x);
+  pl_layernorm (y, y, w, b, ROWS, WIDTH, 1e-6f);
+
+  for (int r = 0; r < ROWS; r++)
+    {
+      const float *xr = x + r * WIDTH;
+      double mean = 0, var = 0;
+
+      for (int i = 0; i < WIDTH; i++)
+        mean += xr[i];
+      mean /= WIDTH;
+      for (int i = 0; i < WIDTH; i++)
+        var += (xr[i] - mean) * (xr[i] - mean);
+      var /= WIDTH;
+      for (int i = 0; i < WIDTH; i++)
+        {
+          double expected = (xr[i] - mean) / sqrt (var + 1e-6) * w[i] + b[i];
+
+          g_assert_cmpfloat_with_epsilon (y[r * WIDTH + i], expected, 2e-6);
+        }
+    }
+}
+
+static void
+test_layernorm_constant_row_gives_bias (void)
+{
+  float x[20], w[20], b[20];
+
+  for (int i = 0; i < 20; i++)
+    {
+      x[i] = 3.25f;
+      w[i] = 2.0f;
+      b[i] = (float) i;
+    }
+  pl_layernorm (x, x, w, b, 1, 20, 1e-12f);
+  for (int i = 0; i < 20; i++)
+    g_assert_cmpfloat (x[i], ==, (float) i);
+}
+
+/* --- erf, GELU, exp ---------------------------------------------------------------------- */
+
+static void
+test_gelu_known_points (void)
+{
+  /* 0.5 x (1 + erf(x / sqrt 2)), from Python's math.erf in double precision */
+  const double points[][2] = {
+    { 0, 0 },
+    { 0.5, 0.34573123063700656 }, { -0.5, -0.15426876936299344 },
+    { 1, 0.8413447460685429 }, { -1, -0.15865525393145707 },
+    { 2, 1.9544997361036416 }, { -3, -0.00404969409489031 },
+    { 3.5, 3.4991857982233756 }, { -5, -1.4332578593401202e-06 },
+    { 10, 10 }, { -10, 0 },
+  };
+  float x[G_N_ELEMENTS (points)];
+
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    x[i] = (float) points[i][0];
+  pl_gelu (x, G_N_ELEMENTS (points));
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    g_assert_cmpfloat_with_epsilon (x[i], points[i][1], 3e-7 * MAX (1.0, fabs (points[i][1])));
+}
+
+static void
+test_gelu_is_the_erf_form_not_tanh (void)
+{
+  /* at x = -2.5 the tanh approximation gives -0.0153 (to 4 digits), the erf form -0.0155 */
+  float x = -2.5f;
+
+  pl_gelu (&x, 1);
+  g_assert_cmpfloat_with_epsilon (x, -0.015524150, 1e-7);
+}
+
+static void
+test_erf_within_two_ulp_of_libm (void)
+{
+  enum { N = 200001 };
+  float *x = g_new (float, N), *y = g_new (float, N);
+  double worst = 0;
+
+  for (int i = 0; i < N; i++)
+    x[i] = -7.0f + 14.0f * i / (N - 1);
+  pl_erf (y, x, N);
+  for (int i = 0; i < N; i++)
+    worst = MAX (worst, ulp_distance (y[i], erf ((double) x[i])));
+  g_test_message ("erf: worst %.2f ulp over [-7, 7]", worst);
+  g_assert_cmpfloat (worst, <=, 2.0);
+
+  /* tiny arguments: erf(x) ~ 2x/sqrt(pi), and the sign is kept */
+  x[0] = 1e-30f;
+  x[1] = -1e-30f;
+  x[2] = 0.0f;
+  pl_erf (y, x, 3);
+  g_assert_cmpfloat (ulp_distance (y[0], erf (1e-30)), <=, 2.0);
+  g_assert_cmpfloat (y[1], ==, -y[0]);
+  g_assert_cmpfloat (y[2], ==, 0.0f);
+  g_free (x);
+  g_free (y);
+}
+
+static void
+test_exp_within_two_ulp_of_libm (void)
+{
+  enum { N = 100003 };
+  float *x = g_new (float, N), *y = g_new (float, N);
+  double worst = 0;
+
+  for (int i = 0; i < N; i++)
+    x[i] = -87.0f + 175.0f * i / (N - 1);
+  pl_exp (y, x, N);  /* N is not a multiple of the block: the padded tail is used */
+  for (int i = 0; i < N; i++)
+    worst = MAX (worst, ulp_distance (y[i], exp ((double) x[i])));
+  g_test_message ("exp: worst %.2f ulp over [-87, 88]", worst);
+  g_assert_cmpfloat (worst, <=, 2.0);
+
+  x[0] = -100.0f;
+  x[1] = -INFINITY;
+  x[2] = 0.0f;
+  pl_exp (x, x, 3);
+  g_assert_cmpfloat (x[0], ==, 0.0f);
+  g_assert_cmpfloat (x[1], ==, 0.0f);
+  g_assert_cmpfloat (x[2], ==, 1.0f);
+  g_free (x);
+  g_free (y);
+}
+
+/* --- softmax ----------------------------------------------------------------------------- */
+
+static void
+test_softmax_large_inputs_are_stable (void)
+{
+  /* row 0 would overflow expf without the max subtraction; padding columns (ld 4) untouched */
+  float x[3 * 4] = {
+    1000, 1001, 1002, 77,
+    -1e30f, 0, -1e30f, 77,
+    -3, 0, 88, 77,
+  };
+
+  pl_softmax_rows (x, 4, 3, 3);
+  g_assert_cmpfloat_with_epsilon (x[0], 0.09003057317038046, 1e-7);
+  g_assert_cmpfloat_with_epsilon (x[1], 0.24472847105479767, 1e-7);
+  g_assert_cmpfloat_with_epsilon (x[2], 0.6652409557748219, 1e-7);
+  g_assert_cmpfloat (x[4], ==, 0.0f);
+  g_assert_cmpfloat (x[5], ==, 1.0f);
+  g_assert_cmpfloat (x[6], ==, 0.0f);
+  g_assert_cmpfloat_with_epsilon (x[8], 0.0, 1e-38);
+  g_assert_cmpfloat_with_epsilon (x[10], 1.0, 1e-7);
+  g_assert_cmpfloat (x[3], ==, 77);
+  g_assert_cmpfloat (x[7], ==, 77);
+  g_assert_cmpfloat (x[11], ==, 77);
+}
+
+static void
+test_softmax_matches_double_and_sums_to_one (void)
+{
+  enum { WIDTH = 197 };
+  float x[WIDTH], original[WIDTH];
+  double max = -INFINITY, sum = 0, total = 0;
+
+  fill_pattern (x, WIDTH, 7);
+  for (int i = 0; i < WIDTH; i++)
+    x[i] *= 30.0f;
+  memcpy (original, x, sizeof x);
+  pl_softmax_rows (x, WIDTH, 1, WIDTH);
+  for (int i = 0; i < WIDTH; i++)
+    max = MAX (max, original[i]);
+  for (int i = 0; i < WIDTH; i++)
+    sum += exp (original[i] - max);
+  for (int i = 0; i < WIDTH; i++)
+    {
+      g_assert_cmpfloat_with_epsilon (x[i], exp (original[i] - max) / sum, 1e-6);
+      total += x[i];
+    }
+  g_assert_cmpfloat_with_epsilon (total, 1.0, 1e-6);
+
+  x[0] = 123.0f;
+  pl_softmax_rows (x, 1, 1, 1);
+  g_assert_cmpfloat (x[0], ==, 1.0f);
+}
+
+/* --- bias adds, GEMM wrappers ------------------------------------------------------------ */
+
+static void
+test_add_bias_and_gelu_rows (void)
+{
+  enum { ROWS = 3, WIDTH = 37 };
+  float x[ROWS * WIDTH], y[ROWS * WIDTH], bias[WIDTH];
+
+  fill_pattern (x, ROWS * WIDTH, 11);
+  fill_pattern (bias, WIDTH, 12);
+  memcpy (y, x, sizeof x);
+  pl_add_bias_gelu (y, bias, ROWS, WIDTH);
+  for (int r = 0; r < ROWS; r++)
+    for (int i = 0; i < WIDTH; i++)
+      {
+        double v = x[r * WIDTH + i] + bias[i];
+
+        g_assert_cmpfloat_with_epsilon (y[r * WIDTH + i], 0.5 * v * (1 + erf (v / G_SQRT2)), 3e-7);
+      }
+
+  memcpy (y, x, sizeof x);
+  pl_add_bias (y, WIDTH, bias, ROWS - 1, 20);  /* a [2, 20] block inside [3, 37] */
+  for (int r = 0; r < ROWS; r++)
+    for (int i = 0; i < WIDTH; i++)
+      g_assert_cmpfloat (y[r * WIDTH + i], ==, r < ROWS - 1 && i < 20 ? x[r * WIDTH + i] + bias[i] : x[r * WIDTH + i]);
+}
+
+static void
+test_linear_matches_naive_product (void)
+{
+  enum { ROWS = 5, IN = 19, OUT = 7 };
+  float x[ROWS * IN], w[OUT * IN], bias[OUT], y[ROWS * 9], acc[ROWS * OUT];
+
+  fill_pattern (x, ROWS * IN, 21);
+  fill_pattern (w, OUT * IN, 22);
+  fill_pattern (bias, OUT, 23);
+  fill_pattern (acc, ROWS * OUT, 24);
+  for (int i = 0; i < ROWS * 9; i++)
+    y[i] = 42.0f;
+
+  pl_linear (y, 9, x, w, bias, ROWS, IN, OUT);  /* row stride 9 > OUT */
+  for (int r = 0; r < ROWS; r++)
+    {
+      for (int o = 0; o < OUT; o++)
+        {
+          double dot = bias[o];
+
+          for (int i = 0; i < IN; i++)
+            dot += (double) x[r * IN + i] * w[o * IN + i];
+          g_assert_cmpfloat_with_epsilon (y[r * 9 + o], dot, 1e-5);
+          g_assert_cmpfloat_with_epsilon (acc[r * OUT + o] + dot, acc[r * OUT + o] + y[r * 9 + o], 1e-5);
+        }
+      g_assert_cmpfloat (y[r * 9 + 7], ==, 42.0f);
+      g_assert_cmpfloat (y[r * 9 + 8], ==, 42.0f);
+    }
+
+  {
+    float expected[ROWS * OUT];
+
+    for (int r = 0; r < ROWS; r++)
+      for (int o = 0; o < OUT; o++)
+        expected[r * OUT + o] = acc[r * OUT + o] + y[r * 9 + o];
+    pl_linear_accumulate (acc, x, w, bias, ROWS, IN, OUT);
+    for (int i = 0; i < ROWS * OUT; i++)
+      g_assert_cmpfloat_with_epsilon (acc[i], expected[i], 1e-5);
+  }
+}
+
+/* --- patches, attention ------------------------------------------------------------------ */
+
+static void
+test_patches_make_convolution_a_product (void)
+{
+  enum { C = 3, S = 6, P = 2, G = S / P, OUT = 4, K = C * P * P };
+  float image[C * S * S], weight[OUT * K], patches[G * G * K], conv[G * G * OUT];
+
+  fill_pattern (image, C * S * S, 31);
+  fill_pattern (weight, OUT * K, 32);
+  pl_image_to_patches (patches, K, image, C, S, P);
+  pl_linear (conv, OUT, patches, weight, NULL, G * G, K, OUT);
+
+  /* a stride-P Conv2d, weight [OUT, C, P, P], output [OUT, G, G] flattened to tokens [G*G, OUT] */
+  for (int o = 0; o < OUT; o++)
+    for (int gy = 0; gy < G; gy++)
+      for (int gx = 0; gx < G; gx++)
+        {
+          double sum = 0;
+
+          for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < P; ky++)
+              for (int kx = 0; kx < P; kx++)
+                sum += (double) weight[((o * C + c) * P + ky) * P + kx] *
+                       image[(c * S + gy * P + ky) * S + gx * P + kx];
+          g_assert_cmpfloat_with_epsilon (conv[(gy * G + gx) * OUT + o], sum, 1e-5);
+        }
+}
+
+static void
+naive_attention (double *out, const float *qkv, int n_tokens, int n_heads, int head_dim, double scale)
+{
+  int width = n_heads * head_dim;
+
+  for (int h = 0; h < n_heads; h++)
+    for (int i = 0; i < n_tokens; i++)
+      {
+        double scores[64], max = -INFINITY, sum = 0;
+
+        for (int j = 0; j < n_tokens; j++)
+          {
+            double dot = 0;
+
+            for (int d = 0; d < head_dim; d++)
+              dot += (double) qkv[i * 3 * width + h * head_dim + d] * qkv[j * 3 * width + width + h * head_dim + d];
+            scores[j] = dot * scale;
+            max = MAX (max, scores[j]);
+          }
+        for (int j = 0; j < n_tokens; j++)
+          sum += scores[j] = exp (scores[j] - max);
+        for (int d = 0; d < head_dim; d++)
+          {
+            double v = 0;
+
+            for (int j = 0; j < n_tokens; j++)
+              v += scores[j] / sum * qkv[j * 3 * width + 2 * width + h * head_dim + d];
+            out[i * width + h * head_dim + d] = v;
+          }
+      }
+}
+
+static void
+test_attention_matches_naive_and_first_query_alone (void)
+{
+  enum { T = 11, H = 3, D = 5, W = H * D };
+  float qkv[T * 3 * W], out[T * W], first[W], scores[T * T];
+  double expected[T * W];
+
+  fill_pattern (qkv, T * 3 * W, 41);
+  for (int i = 0; i < T * 3 * W; i++)
+    qkv[i] *= 3.0f;
+  pl_attention (out, W, qkv, 3 * W, T, T, H, D, 0.4472136f, scores);
+  naive_attention (expected, qkv, T, H, D, 0.4472136f);
+  for (int i = 0; i < T * W; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], expected[i], 2e-6);
+
+  pl_attention (first, W, qkv, 3 * W, T, 1, H, D, 0.4472136f, scores);
+  for (int i = 0; i < W; i++)
+    g_assert_cmpfloat_with_epsilon (first[i], out[i], 1e-6);
+
+  /* one token attends to itself only: the output is its value */
+  pl_attention (first, W, qkv, 3 * W, 1, 1, H, D, 0.4472136f, scores);
+  for (int i = 0; i < W; i++)
+    g_assert_cmpfloat (first[i], ==, qkv[2 * W + i]);
+}
+
+static void
+test_gather_rows (void)
+{
+  float src[4 * 3] = { 0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32 };
+  const int index[2] = { 3, 1 };
+  float dst[2 * 3];
+
+  pl_gather_rows (dst, src, index, 2, 3);
+  g_assert_cmpfloat (dst[0], ==, 30);
+  g_assert_cmpfloat (dst[2], ==, 32);
+  g_assert_cmpfloat (dst[3], ==, 10);
+  g_assert_cmpfloat (dst[5], ==, 12);
+}
+
+/* --- scratch ----------------------------------------------------------------------------- */
+
+static void
+test_scratch_buffers_are_aligned_and_disjoint (void)
+{
+  PlScratch scratch;
+  size_t sizes[] = { 1, 17, 16, 1000 };
+  size_t total = 0;
+  float *previous_end = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    total += pl_scratch_rounded (sizes[i]);
+  g_assert_cmpuint (pl_scratch_rounded (17), ==, 32);
+  pl_scratch_init (&scratch, total);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      float *block = pl_scratch_take (&scratch, sizes[i]);
+
+      g_assert_cmpuint ((guintptr) block % 64, ==, 0);
+      g_assert_true (previous_end == NULL || block >= previous_end);
+      memset (block, 0, sizes[i] * sizeof (float));  /* ASan checks the bounds */
+      previous_end = block + sizes[i];
+    }
+  g_assert_cmpuint (scratch.used, ==, scratch.n_floats);
+  pl_scratch_clear (&scratch);
+  g_assert_null (scratch.data);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/ops/layernorm/hand-computed", test_layernorm_hand_computed);
+  g_test_add_func ("/ops/layernorm/in-place-rows-and-odd-width", test_layernorm_in_place_rows_and_odd_width);
+  g_test_add_func ("/ops/layernorm/constant-row-gives-bias", test_layernorm_constant_row_gives_bias);
+  g_test_add_func ("/ops/gelu/known-points", test_gelu_known_points);
+  g_test_add_func ("/ops/gelu/erf-form-not-tanh", test_gelu_is_the_erf_form_not_tanh);
+  g_test_add_func ("/ops/erf/within-two-ulp-of-libm", test_erf_within_two_ulp_of_libm);
+  g_test_add_func ("/ops/exp/within-two-ulp-of-libm", test_exp_within_two_ulp_of_libm);
+  g_test_add_func ("/ops/softmax/large-inputs-are-stable", test_softmax_large_inputs_are_stable);
+  g_test_add_func ("/ops/softmax/matches-double-and-sums-to-one", test_softmax_matches_double_and_sums_to_one);
+  g_test_add_func ("/ops/bias/add-and-gelu-rows", test_add_bias_and_gelu_rows);
+  g_test_add_func ("/ops/linear/matches-naive-product", test_linear_matches_naive_product);
+  g_test_add_func ("/ops/patches/make-convolution-a-product", test_patches_make_convolution_a_product);
+  g_test_add_func ("/ops/attention/matches-naive-and-first-query-alone",
+                   test_attention_matches_naive_and_first_query_alone);
+  g_test_add_func ("/ops/rows/gather", test_gather_rows);
+  g_test_add_func ("/ops/scratch/aligned-and-disjoint", test_scratch_buffers_are_aligned_and_disjoint);
+
+  return g_test_run ();
+}
