@@ -192,6 +192,41 @@ test_cycle_in_edges_is_reported (void)
   assert_load_fails ("cycle.json", text, PL_ERROR_FORMAT, "is_a cycle: HP:0000002 (A) is_a HP:0000003 (B) is_a HP:0000002");
 }
 
+static void
+test_demo_ontology_is_a_closed_unaltered_subset (void)
+{
+  PlOntology *real = load_real ();
+  g_autofree char *path = g_build_filename (g_getenv ("PL_SOURCE_DIR"), "data", "demo", "hpo-demo.obo", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlOntology) demo = pl_ontology_load (path, NULL, &error);
+  g_autoptr(GBytes) bytes = pl_test_read_file (path);
+  g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  const char *must_have[] = { "HP:0000478", "HP:0000573", "HP:0030494", "HP:0001250", "HP:0000951", "HP:0001626",
+                              "HP:0000924", "HP:0000707" };
+
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (text, "This product uses the Human Phenotype Ontology (version 2023-01-27)"));
+  g_assert_cmpstr (demo->version_date, ==, "2023-01-27");
+  g_assert_cmpint (demo->n_live, >=, 90);
+  g_assert_cmpint (demo->n_live, <=, 130);
+  for (guint i = 0; i < G_N_ELEMENTS (must_have); i++)
+    g_assert_nonnull (g_hash_table_lookup (demo->by_id, must_have[i]));
+  for (guint i = 0; i < demo->terms->len; i++)
+    {
+      PlTerm *term = g_ptr_array_index (demo->terms, i);
+      PlTerm *original = g_hash_table_lookup (real->by_id, term->id);
+
+      g_assert_nonnull (original);
+      g_assert_cmpstr (term->label, ==, original->label);
+      g_assert_cmpstr (term->definition, ==, original->definition);
+      g_assert_cmpuint (term->synonyms->len, ==, original->synonyms->len);
+      /* Closed under is_a: same parents, hence the same depth and systems as in the release. */
+      g_assert_cmpuint (term->parents->len, ==, original->parents->len);
+      g_assert_cmpint (term->depth, ==, original->depth);
+      g_assert_cmpuint (term->systems->len, ==, original->systems->len);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -212,6 +247,7 @@ main (int    argc,
   g_test_add_func ("/obographs/json-that-is-not-obographs-is-refused", test_json_that_is_not_obographs_is_refused);
   g_test_add_func ("/obographs/hostile-member-types-are-skipped-without-warnings", test_hostile_member_types_are_skipped_without_warnings);
   g_test_add_func ("/obographs/is-a-cycle-in-edges-is-reported", test_cycle_in_edges_is_reported);
+  g_test_add_func ("/obographs/demo-ontology-is-a-closed-unaltered-subset", test_demo_ontology_is_a_closed_unaltered_subset);
   status = g_test_run ();
   g_clear_pointer (&real_ontology, pl_ontology_free);
   return status;
