@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "app/pl-cli.h"
+#include "app/pl-cli-kg.h"
 
 static const PlCliVerb verbs[] = {
   { "info", "Describe a checkpoint: architecture, parameters, dtypes, logit scale", pl_cli_info },
   { "embed-image", "Print the normalised embedding of each image as JSON lines", pl_cli_embed_image },
   { "embed-text", "Print the token ids and normalised embedding of each text as JSON lines", pl_cli_embed_text },
   { "similarity", "Cosine similarity and logit between an image and texts", pl_cli_similarity },
+  { "kg", "Build and query PhenoKG snapshots of HPO (phenolip kg --help)", pl_cli_kg },
 };
 
 static void
