@@ -12,6 +12,7 @@ static const PlCliVerb verbs[] = {
   { "embed-image", "Print the normalised embedding of each image as JSON lines", pl_cli_embed_image },
   { "embed-text", "Print the token ids and normalised embedding of each text as JSON lines", pl_cli_embed_text },
   { "similarity", "Cosine similarity and logit between an image and texts", pl_cli_similarity },
+  { "rank", "The phenotypes an image most likely shows, with their HPO paths", pl_cli_rank },
   { "kg", "Build and query PhenoKG snapshots of HPO (phenolip kg --help)", pl_cli_kg },
 };
 

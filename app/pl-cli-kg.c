@@ -503,6 +503,7 @@ static const PlCliVerb kg_verbs[] = {
   { "show", "Show a term: definition, synonyms, parents, children, path", kg_show },
   { "path", "Every is_a path from the root to a term", kg_path },
   { "import-pairs", "Add PhenoKG image-text pairs from CSV or JSON lines", kg_import_pairs },
+  { "embed", "Compute phenotype embeddings for a checkpoint (resumable)", pl_cli_kg_embed },
 };
 
 static void

@@ -59,5 +59,7 @@ int pl_cli_info         (int argc, char **argv);
 int pl_cli_embed_image  (int argc, char **argv);
 int pl_cli_embed_text   (int argc, char **argv);
 int pl_cli_similarity   (int argc, char **argv);
+int pl_cli_rank         (int argc, char **argv);
+int pl_cli_kg_embed     (int argc, char **argv);
 
 G_END_DECLS

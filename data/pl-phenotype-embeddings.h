@@ -46,13 +46,16 @@ gint       pl_phenotype_embeddings_missing   (PlSnapshot         *snapshot,
                                               const char         *root_id,
                                               GError            **error);
 
-/* The stored embeddings: a matrix [n, dim] of L2-normalised rows and the term id of each row.
+/* The stored embeddings: a matrix [n, dim] of L2-normalised rows, and for each row the term's id,
+ * label and top-level systems (what ranking needs for every candidate, read in one pass).
  * Returns FALSE with PL_ERROR_MISSING_TENSOR if the snapshot holds none for this checkpoint. */
 typedef struct {
   int        n;
   int        dim;
   float     *vectors;   /* [n, dim] */
   GPtrArray *term_ids;  /* char*, n of them */
+  GPtrArray *labels;    /* char*, n of them */
+  GPtrArray *systems;   /* GStrv (NULL-terminated char**), n of them: children of HP:0000118 above */
 } PlPhenotypeMatrix;
 
 PlPhenotypeMatrix *pl_phenotype_matrix_load  (PlSnapshot         *snapshot,

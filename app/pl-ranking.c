@@ -1,0 +1,271 @@
+/* pl-ranking.c: an image embedding against every phenotype embedding in one matrix-vector product,
+ * then the top k with their ontology context and a per-organ-system summary. */
+#include "app/pl-ranking.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "model/pl-error.h"
+
+struct _PlRanker {
+  PlSnapshot        *snapshot;     /* not owned */
+  PlPhenotypeMatrix *matrix;
+  float              logit_scale;
+  GHashTable        *row_of_term;  /* term id -> row + 1 */
+  GHashTable        *system_labels;/* system id -> label */
+  float             *scores;       /* [n] scratch */
+};
+
+static void
+ranked_phenotype_free (PlRankedPhenotype *p)
+{
+  g_free (p->term_id);
+  g_free (p->label);
+  g_clear_pointer (&p->paths, g_ptr_array_unref);
+  g_clear_pointer (&p->systems, g_ptr_array_unref);
+  g_free (p);
+}
+
+static void
+system_score_free (PlSystemScore *s)
+{
+  g_free (s->system_id);
+  g_free (s->label);
+  g_free (s->best_term_id);
+  g_free (s->best_term_label);
+  g_free (s);
+}
+
+void
+pl_ranking_free (PlRanking *ranking)
+{
+  if (ranking == NULL)
+    return;
+  g_clear_pointer (&ranking->phenotypes, g_ptr_array_unref);
+  g_clear_pointer (&ranking->systems, g_ptr_array_unref);
+  g_free (ranking);
+}
+
+PlRanker *
+pl_ranker_new (PlSnapshot         *snapshot,
+               const PlClip       *clip,
+               const char * const *templates,
+               GError            **error)
+{
+  g_autoptr(PlRanker) ranker = g_new0 (PlRanker, 1);
+  g_autoptr(GPtrArray) systems = NULL;
+
+  ranker->snapshot = snapshot;
+  ranker->logit_scale = pl_clip_get_logit_scale (clip);
+  if ((ranker->matrix = pl_phenotype_matrix_load (snapshot, clip, templates, error)) == NULL)
+    return NULL;
+  ranker->row_of_term = g_hash_table_new (g_str_hash, g_str_equal);
+  for (int i = 0; i < ranker->matrix->n; i++)
+    g_hash_table_insert (ranker->row_of_term, ranker->matrix->term_ids->pdata[i], GINT_TO_POINTER (i + 1));
+  ranker->system_labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if ((systems = pl_snapshot_get_children (snapshot, PL_HPO_PHENOTYPIC_ABNORMALITY_ID, error)) == NULL)
+    return NULL;
+  for (guint i = 0; i < systems->len; i++)
+    {
+      PlTermRef *ref = systems->pdata[i];
+
+      g_hash_table_insert (ranker->system_labels, g_strdup (ref->id), g_strdup (ref->label));
+    }
+  ranker->scores = g_new (float, ranker->matrix->n);
+  return g_steal_pointer (&ranker);
+}
+
+void
+pl_ranker_free (PlRanker *ranker)
+{
+  if (ranker == NULL)
+    return;
+  g_clear_pointer (&ranker->row_of_term, g_hash_table_unref);
+  g_clear_pointer (&ranker->system_labels, g_hash_table_unref);
+  g_clear_pointer (&ranker->matrix, pl_phenotype_matrix_free);
+  g_free (ranker->scores);
+  g_free (ranker);
+}
+
+guint
+pl_ranker_get_n_phenotypes (PlRanker *ranker)
+{
+  return (guint) ranker->matrix->n;
+}
+
+/* A min-heap of row indices by score, holding the best K seen so far. */
+static void
+heap_sift_down (int         *heap,
+                int          n,
+                int          i,
+                const float *scores)
+{
+  for (;;)
+    {
+      int smallest = i, l = 2 * i + 1, r = 2 * i + 2, tmp;
+
+      if (l < n && scores[heap[l]] < scores[heap[smallest]])
+        smallest = l;
+      if (r < n && scores[heap[r]] < scores[heap[smallest]])
+        smallest = r;
+      if (smallest == i)
+        return;
+      tmp = heap[i];
+      heap[i] = heap[smallest];
+      heap[smallest] = tmp;
+      i = smallest;
+    }
+}
+
+static int
+compare_rows_by_score (const void *a,
+                       const void *b,
+                       void       *user_data)
+{
+  const float *scores = user_data;
+  int x = *(const int *) a, y = *(const int *) b;
+
+  if (scores[x] != scores[y])
+    return scores[x] > scores[y] ? -1 : 1;
+  return x - y;
+}
+
+static int
+compare_systems (gconstpointer a,
+                 gconstpointer b)
+{
+  const PlSystemScore *x = *(PlSystemScore * const *) a, *y = *(PlSystemScore * const *) b;
+
+  if (x->cosine != y->cosine)
+    return x->cosine > y->cosine ? -1 : 1;
+  return strcmp (x->system_id, y->system_id);
+}
+
+PlRanking *
+pl_ranker_rank (PlRanker     *ranker,
+                const float  *image_embedding,
+                guint         top_k,
+                const char   *under_id,
+                GError      **error)
+{
+  PlPhenotypeMatrix *m = ranker->matrix;
+  g_autoptr(PlRanking) ranking = g_new0 (PlRanking, 1);
+  g_autofree guint8 *candidate = g_new (guint8, m->n);
+  g_autofree int *heap = NULL;
+  g_autoptr(GHashTable) by_system = g_hash_table_new (g_str_hash, g_str_equal);
+  double max_logit = -INFINITY, sum = 0;
+  int n_heap = 0;
+
+  /* scores[n] = M[n, dim] . e[dim] */
+  cblas_sgemv (CblasRowMajor, CblasNoTrans, m->n, m->dim, 1.0f, m->vectors, m->dim,
+               image_embedding, 1, 0.0f, ranker->scores, 1);
+
+  if (under_id != NULL)
+    {
+      g_autoptr(PlTerm) root = pl_snapshot_get_term (ranker->snapshot, under_id, error);
+      g_autoptr(GPtrArray) subtree = NULL;
+      guint total = 0;
+      gpointer row;
+
+      if (root == NULL)
+        return NULL;
+      if ((subtree = pl_snapshot_list_subtree (ranker->snapshot, root->id, 0, G_MAXUINT, &total, error)) == NULL)
+        return NULL;
+      memset (candidate, 0, m->n);
+      if ((row = g_hash_table_lookup (ranker->row_of_term, root->id)) != NULL)
+        candidate[GPOINTER_TO_INT (row) - 1] = 1;
+      for (guint i = 0; i < subtree->len; i++)
+        if ((row = g_hash_table_lookup (ranker->row_of_term, ((PlTermRef *) subtree->pdata[i])->id)) != NULL)
+          candidate[GPOINTER_TO_INT (row) - 1] = 1;
+    }
+  else
+    memset (candidate, 1, m->n);
+
+  for (int i = 0; i < m->n; i++)
+    if (candidate[i])
+      {
+        ranking->n_candidates++;
+        max_logit = MAX (max_logit, (double) ranker->logit_scale * ranker->scores[i]);
+      }
+  for (int i = 0; i < m->n; i++)
+    if (candidate[i])
+      sum += exp ((double) ranker->logit_scale * ranker->scores[i] - max_logit);
+
+  ranking->phenotypes = g_ptr_array_new_with_free_func ((GDestroyNotify) ranked_phenotype_free);
+  ranking->systems = g_ptr_array_new_with_free_func ((GDestroyNotify) system_score_free);
+  top_k = MIN (top_k, ranking->n_candidates);
+  heap = g_new (int, MAX (top_k, 1));
+
+  for (int i = 0; i < m->n; i++)
+    {
+      double probability;
+
+      if (!candidate[i])
+        continue;
+      probability = exp ((double) ranker->logit_scale * ranker->scores[i] - max_logit) / sum;
+      if (top_k > 0)
+        {
+          if ((guint) n_heap < top_k)
+            {
+              heap[n_heap++] = i;
+              if ((guint) n_heap == top_k)
+                for (int h = n_heap / 2 - 1; h >= 0; h--)
+                  heap_sift_down (heap, n_heap, h, ranker->scores);
+            }
+          else if (ranker->scores[i] > ranker->scores[heap[0]])
+            {
+              heap[0] = i;
+              heap_sift_down (heap, n_heap, 0, ranker->scores);
+            }
+        }
+      /* Each system: the best phenotype below it (max over descendants), and its share of the mass. */
+      for (char **s = m->systems->pdata[i]; *s != NULL; s++)
+        {
+          PlSystemScore *score = g_hash_table_lookup (by_system, *s);
+
+          if (score == NULL)
+            {
+              const char *label = g_hash_table_lookup (ranker->system_labels, *s);
+
+              score = g_new0 (PlSystemScore, 1);
+              score->system_id = g_strdup (*s);
+              score->label = g_strdup (label != NULL ? label : *s);
+              score->cosine = -INFINITY;
+              g_hash_table_insert (by_system, score->system_id, score);
+              g_ptr_array_add (ranking->systems, score);
+            }
+          score->probability += (float) probability;
+          if (ranker->scores[i] > score->cosine)
+            {
+              score->cosine = ranker->scores[i];
+              g_free (score->best_term_id);
+              g_free (score->best_term_label);
+              score->best_term_id = g_strdup (m->term_ids->pdata[i]);
+              score->best_term_label = g_strdup (m->labels->pdata[i]);
+            }
+        }
+    }
+  g_ptr_array_sort (ranking->systems, compare_systems);
+
+  g_qsort_with_data (heap, n_heap, sizeof (int), compare_rows_by_score, ranker->scores);
+  for (int h = 0; h < n_heap; h++)
+    {
+      int i = heap[h];
+      PlRankedPhenotype *p = g_new0 (PlRankedPhenotype, 1);
+
+      p->term_id = g_strdup (m->term_ids->pdata[i]);
+      p->label = g_strdup (m->labels->pdata[i]);
+      p->cosine = ranker->scores[i];
+      p->logit = ranker->logit_scale * ranker->scores[i];
+      p->probability = (float) (exp ((double) p->logit - max_logit) / sum);
+      p->systems = g_ptr_array_new_with_free_func (g_free);
+      for (char **s = m->systems->pdata[i]; *s != NULL; s++)
+        g_ptr_array_add (p->systems, g_strdup (*s));
+      g_ptr_array_add (ranking->phenotypes, p);
+      p->paths = pl_snapshot_get_paths (ranker->snapshot, p->term_id, 0, NULL, error);
+      if (p->paths == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&ranking);
+}
