@@ -29,3 +29,27 @@ echo "==> Peak memory of phenolip embed-image" >&2
 rss_kb=$( { /usr/bin/time -f '%M' build/app/phenolip embed-image "$MODEL" "${IMAGES[0]}" >/dev/null; } 2>&1 | tail -1)
 $PY tools/bench-report.py build/bench-engine.json build/bench-torch.json --images "${IMAGES[@]}" \
   --rss-kb "$rss_kb" --checkpoint-bytes "$(stat -c %s "$MODEL/open_clip_pytorch_model.bin")"
+
+# ---- PhenoKG snapshot, phenotype embeddings and ranking ----
+HPO_JSON=../shared/data/hpo/hp-2023-01-27.json.gz
+if [ -f "$HPO_JSON" ]; then
+  echo "==> Snapshot import and queries (tools/bench-kg)" >&2
+  PL_SHARED_DATA_DIR=../shared/data build/tools/bench-kg "$HPO_JSON" build/bench-hpo.snapshot
+  echo "==> Phenotype embeddings and ranking (tools/pl-bench-rank, then PyTorch on the same batches)" >&2
+  build/tools/pl-bench-rank "$MODEL" build/bench-hpo.snapshot HP:0000504 build/bench-rank.json
+  $PY tests/reference/bench_torch_phenotypes.py "$MODEL" build/bench-rank.json build/bench-rank-torch.json >/dev/null
+  $PY - build/bench-rank.json build/bench-rank-torch.json <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); t = json.load(open(sys.argv[2]))
+n = c["embed_phenotypes"]; k = len(c["templates"])
+print(f"\nPhenotype embeddings under {c['embed_root']}: {n} phenotypes x {k} templates")
+print(f"  engine  {c['embed_seconds']:7.2f} s  {n / c['embed_seconds']:7.1f} phenotypes/s")
+print(f"  PyTorch {t['torch_seconds']:7.2f} s  {n / t['torch_seconds']:7.1f} phenotypes/s ({t['torch_threads']} thread(s), same batches, padding trimmed)")
+print(f"  throughput ratio engine/PyTorch: {t['torch_seconds'] / c['embed_seconds']:.2f}x (target >= 1.25x);"
+      f" max |diff| {t['max_abs_diff']:.1e}")
+print(f"\nRanking an image against all {c['rank_phenotypes']} phenotypes (top 10 with paths and systems):")
+print(f"  engine median {c['rank_median_ms']:.2f} ms, worst {c['rank_worst_ms']:.2f} ms (target < 5 ms);"
+      f" plain sgemv + full sort {c['reference_sgemv_sort_median_ms']:.2f} ms"
+      f" (ratio {c['rank_median_ms'] / c['reference_sgemv_sort_median_ms']:.2f}x)")
+PYEOF
+fi
