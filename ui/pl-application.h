@@ -1,0 +1,18 @@
+/* pl-application.h: the phenolip-explorer application: one session, its window, app-wide actions. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "app/pl-session.h"
+
+G_BEGIN_DECLS
+
+#define PL_TYPE_APPLICATION (pl_application_get_type ())
+G_DECLARE_FINAL_TYPE (PlApplication, pl_application, PL, APPLICATION, AdwApplication)
+
+PlApplication *pl_application_new         (void);
+PlSession     *pl_application_get_session (PlApplication *self);
+/* The application's settings, or NULL when the schema is not installed (running uninstalled). */
+GSettings     *pl_application_get_settings (PlApplication *self);
+
+G_END_DECLS

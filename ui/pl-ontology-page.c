@@ -1,0 +1,345 @@
+/* pl-ontology-page.c: a GtkTreeListModel over HP:0000118 whose children are read from the snapshot
+ * only when a row is expanded, and a search list refreshed on each keystroke. */
+#include "pl-config.h"
+
+#include "pl-ontology-page.h"
+
+#include <glib/gi18n.h>
+
+#include "data/pl-search.h"
+#include "pl-term-object.h"
+
+#define SEARCH_LIMIT 200
+
+struct _PlOntologyPage
+{
+  GtkWidget         parent_instance;
+
+  PlSession        *session;
+  GtkTreeListModel *tree_model;
+  GListStore       *results;
+  double            last_search_ms;
+  double            last_expand_ms;
+
+  GtkSearchEntry   *search_entry;
+  GtkStack         *stack;
+  GtkListView      *tree_view;
+  GtkListView      *results_view;
+};
+
+G_DEFINE_FINAL_TYPE (PlOntologyPage, pl_ontology_page, GTK_TYPE_WIDGET)
+
+enum { TERM_ACTIVATED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static GListModel *
+create_children (gpointer item,
+                 gpointer user_data)
+{
+  PlOntologyPage *self = user_data;
+  PlTermObject *term = item;
+  PlSnapshot *snapshot;
+  g_autoptr(GPtrArray) children = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  if (pl_term_object_get_n_children (term) == 0 || self->session == NULL
+      || (snapshot = pl_session_get_snapshot (self->session)) == NULL)
+    return NULL;
+  start = g_get_monotonic_time ();
+  if ((children = pl_snapshot_get_children (snapshot, pl_term_object_get_id (term), &error)) == NULL)
+    {
+      g_warning ("Children of %s: %s", pl_term_object_get_id (term), error->message);
+      return NULL;
+    }
+  self->last_expand_ms = (g_get_monotonic_time () - start) / 1000.0;
+  return G_LIST_MODEL (pl_term_object_store_from_refs (children));
+}
+
+void
+pl_ontology_page_reload (PlOntologyPage *self)
+{
+  PlSnapshot *snapshot = self->session != NULL ? pl_session_get_snapshot (self->session) : NULL;
+  g_autoptr(GListStore) roots = g_list_store_new (PL_TYPE_TERM_OBJECT);
+  g_autoptr(PlTerm) root = NULL;
+  g_autoptr(GtkSingleSelection) selection = NULL;
+  GtkTreeListRow *row;
+
+  g_return_if_fail (PL_IS_ONTOLOGY_PAGE (self));
+
+  if (snapshot != NULL && (root = pl_snapshot_get_term (snapshot, PL_HPO_PHENOTYPIC_ABNORMALITY_ID, NULL)) != NULL)
+    {
+      PlTermRef ref = { root->id, root->label, root->depth, root->n_children, root->n_descendants };
+      g_autoptr(PlTermObject) object = pl_term_object_new_from_ref (&ref);
+
+      g_list_store_append (roots, object);
+    }
+  g_clear_object (&self->tree_model);
+  self->tree_model = gtk_tree_list_model_new (G_LIST_MODEL (g_object_ref (roots)), FALSE, FALSE,
+                                              create_children, self, NULL);
+  selection = gtk_single_selection_new (G_LIST_MODEL (g_object_ref (self->tree_model)));
+  gtk_list_view_set_model (self->tree_view, GTK_SELECTION_MODEL (selection));
+  /* The 23 organ systems are the useful first view. */
+  if ((row = gtk_tree_list_model_get_row (self->tree_model, 0)) != NULL)
+    {
+      gtk_tree_list_row_set_expanded (row, TRUE);
+      g_object_unref (row);
+    }
+  g_list_store_remove_all (self->results);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  gtk_stack_set_visible_child_name (self->stack, snapshot != NULL ? "tree" : "no-snapshot");
+}
+
+static void
+search_changed_cb (PlOntologyPage *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  PlSnapshot *snapshot = self->session != NULL ? pl_session_get_snapshot (self->session) : NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  if (snapshot == NULL)
+    return;
+  if (text[0] == '\0')
+    {
+      gtk_stack_set_visible_child_name (self->stack, "tree");
+      return;
+    }
+  start = g_get_monotonic_time ();
+  if ((hits = pl_snapshot_search (snapshot, text, SEARCH_LIMIT, &error)) == NULL)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.show-toast", "s", error->message);
+      return;
+    }
+  for (guint i = 0; i < hits->len; i++)
+    g_ptr_array_add (objects, pl_term_object_new_from_hit (g_ptr_array_index (hits, i)));
+  g_list_store_splice (self->results, 0, g_list_model_get_n_items (G_LIST_MODEL (self->results)),
+                       objects->pdata, objects->len);
+  self->last_search_ms = (g_get_monotonic_time () - start) / 1000.0;
+  gtk_stack_set_visible_child_name (self->stack, hits->len > 0 ? "results" : "no-results");
+}
+
+static void
+search_activate_cb (PlOntologyPage *self)
+{
+  g_autoptr(PlTermObject) first = g_list_model_get_item (G_LIST_MODEL (self->results), 0);
+
+  if (first != NULL && g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "results") == 0)
+    g_signal_emit (self, signals[TERM_ACTIVATED], 0, pl_term_object_get_id (first));
+}
+
+static void
+tree_activate_cb (PlOntologyPage *self,
+                  guint           position)
+{
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->tree_model), position);
+  PlTermObject *term;
+
+  if (row == NULL)
+    return;
+  term = gtk_tree_list_row_get_item (row);
+  g_signal_emit (self, signals[TERM_ACTIVATED], 0, pl_term_object_get_id (term));
+  g_object_unref (term);
+}
+
+static void
+results_activate_cb (PlOntologyPage *self,
+                     guint           position)
+{
+  g_autoptr(PlTermObject) term = g_list_model_get_item (G_LIST_MODEL (self->results), position);
+
+  if (term != NULL)
+    g_signal_emit (self, signals[TERM_ACTIVATED], 0, pl_term_object_get_id (term));
+}
+
+/* Row factories -------------------------------------------------------------------------------- */
+
+static void
+setup_tree_row (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item)
+{
+  GtkWidget *expander = gtk_tree_expander_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *count = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_add_css_class (count, "dim-label");
+  gtk_widget_add_css_class (count, "numeric");
+  gtk_widget_add_css_class (count, "caption");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), count);
+  gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), box);
+  gtk_list_item_set_child (list_item, expander);
+}
+
+static void
+bind_tree_row (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item)
+{
+  GtkTreeListRow *row = gtk_list_item_get_item (list_item);
+  GtkWidget *expander = gtk_list_item_get_child (list_item);
+  GtkWidget *box = gtk_tree_expander_get_child (GTK_TREE_EXPANDER (expander));
+  GtkWidget *label = gtk_widget_get_first_child (box);
+  GtkWidget *count = gtk_widget_get_last_child (box);
+  PlTermObject *term = gtk_tree_list_row_get_item (row);
+  int n = pl_term_object_get_n_descendants (term);
+  g_autofree char *count_text = n > 0 ? g_strdup_printf ("%d", n) : NULL;
+
+  gtk_tree_expander_set_list_row (GTK_TREE_EXPANDER (expander), row);
+  gtk_label_set_label (GTK_LABEL (label), pl_term_object_get_label (term));
+  gtk_label_set_label (GTK_LABEL (count), count_text);
+  gtk_widget_set_tooltip_text (box, pl_term_object_get_id (term));
+  g_object_unref (term);
+}
+
+static void
+setup_result_row (GtkSignalListItemFactory *factory,
+                  GtkListItem              *list_item)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *detail = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (detail), 0);
+  gtk_label_set_wrap (GTK_LABEL (detail), TRUE);
+  gtk_widget_add_css_class (detail, "dim-label");
+  gtk_widget_add_css_class (detail, "caption");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_list_item_set_child (list_item, box);
+}
+
+static void
+bind_result_row (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item)
+{
+  PlTermObject *term = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  const char *synonym = pl_term_object_get_matched_synonym (term);
+  g_autofree char *detail = NULL;
+
+  gtk_label_set_label (GTK_LABEL (gtk_widget_get_first_child (box)), pl_term_object_get_label (term));
+  if (synonym != NULL)
+    /* Translators: an HPO id, then the synonym of the term that matched the search. */
+    detail = g_strdup_printf (_("%s · synonym “%s”"), pl_term_object_get_id (term), synonym);
+  else if (pl_term_object_get_match (term) == PL_SEARCH_MATCH_DEFINITION)
+    detail = g_strdup_printf (_("%s · in the definition"), pl_term_object_get_id (term));
+  else if (pl_term_object_get_match (term) == PL_SEARCH_MATCH_ALT_ID)
+    detail = g_strdup_printf (_("%s · alternative id"), pl_term_object_get_id (term));
+  else
+    detail = g_strdup (pl_term_object_get_id (term));
+  gtk_label_set_label (GTK_LABEL (gtk_widget_get_last_child (box)), detail);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+void
+pl_ontology_page_set_session (PlOntologyPage *self,
+                              PlSession      *session)
+{
+  g_return_if_fail (PL_IS_ONTOLOGY_PAGE (self));
+  g_set_object (&self->session, session);
+  pl_ontology_page_reload (self);
+}
+
+void
+pl_ontology_page_focus_search (PlOntologyPage *self)
+{
+  g_return_if_fail (PL_IS_ONTOLOGY_PAGE (self));
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+GtkEditable *
+pl_ontology_page_get_search_entry (PlOntologyPage *self)
+{
+  return GTK_EDITABLE (self->search_entry);
+}
+
+GListModel *
+pl_ontology_page_get_tree_model (PlOntologyPage *self)
+{
+  return G_LIST_MODEL (self->tree_model);
+}
+
+GListModel *
+pl_ontology_page_get_results_model (PlOntologyPage *self)
+{
+  return G_LIST_MODEL (self->results);
+}
+
+double
+pl_ontology_page_get_last_search_ms (PlOntologyPage *self)
+{
+  return self->last_search_ms;
+}
+
+double
+pl_ontology_page_get_last_expand_ms (PlOntologyPage *self)
+{
+  return self->last_expand_ms;
+}
+
+static void
+pl_ontology_page_dispose (GObject *object)
+{
+  PlOntologyPage *self = PL_ONTOLOGY_PAGE (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), PL_TYPE_ONTOLOGY_PAGE);
+  g_clear_object (&self->tree_model);
+  g_clear_object (&self->results);
+  g_clear_object (&self->session);
+  G_OBJECT_CLASS (pl_ontology_page_parent_class)->dispose (object);
+}
+
+static void
+pl_ontology_page_class_init (PlOntologyPageClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = pl_ontology_page_dispose;
+  signals[TERM_ACTIVATED] = g_signal_new ("term-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/phenolip/Explorer/pl-ontology-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, tree_view);
+  gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, results_view);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tree_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, results_activate_cb);
+}
+
+static void
+pl_ontology_page_init (PlOntologyPage *self)
+{
+  GtkListItemFactory *factory;
+  g_autoptr(GtkSingleSelection) selection = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->results = g_list_store_new (PL_TYPE_TERM_OBJECT);
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_tree_row), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_tree_row), NULL);
+  gtk_list_view_set_factory (self->tree_view, factory);
+  g_object_unref (factory);
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_result_row), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_result_row), NULL);
+  gtk_list_view_set_factory (self->results_view, factory);
+  g_object_unref (factory);
+
+  selection = gtk_single_selection_new (G_LIST_MODEL (g_object_ref (self->results)));
+  gtk_list_view_set_model (self->results_view, GTK_SELECTION_MODEL (selection));
+}
