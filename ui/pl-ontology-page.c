@@ -21,6 +21,7 @@ struct _PlOntologyPage
   double            last_search_ms;
   double            last_expand_ms;
 
+  GtkWidget        *content;
   GtkSearchEntry   *search_entry;
   GtkStack         *stack;
   GtkListView      *tree_view;
@@ -309,6 +310,7 @@ pl_ontology_page_class_init (PlOntologyPageClass *klass)
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/phenolip/Explorer/pl-ontology-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, content);
   gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, stack);
   gtk_widget_class_bind_template_child (widget_class, PlOntologyPage, tree_view);

@@ -54,6 +54,9 @@ struct _PlWindow
 };
 
 /* pl-window.c */
+/* A window without an application (tests); SETTINGS may be NULL. */
+PlWindow *pl_window_new_for_session (PlSession *session,
+                                     GSettings *settings);
 void  pl_window_show_image        (PlWindow    *self,
                                    PlImageItem *item);
 void  pl_window_toast             (PlWindow    *self,

@@ -561,14 +561,15 @@ pl_window_init (PlWindow *self)
 }
 
 PlWindow *
-pl_window_new (PlApplication *application)
+pl_window_new_for_session (PlSession *session,
+                           GSettings *settings)
 {
-  PlWindow *self = g_object_new (PL_TYPE_WINDOW, "application", application, NULL);
+  PlWindow *self = g_object_new (PL_TYPE_WINDOW, NULL);
 
-  self->session = g_object_ref (pl_application_get_session (application));
-  if (pl_application_get_settings (application) != NULL)
+  self->session = g_object_ref (session);
+  if (settings != NULL)
     {
-      self->settings = g_object_ref (pl_application_get_settings (application));
+      self->settings = g_object_ref (settings);
       gtk_window_set_default_size (GTK_WINDOW (self),
                                    g_settings_get_int (self->settings, "window-width"),
                                    g_settings_get_int (self->settings, "window-height"));
@@ -589,5 +590,15 @@ pl_window_new (PlApplication *application)
   session_demo_cb (self, NULL, self->session);
   session_snapshot_cb (self, NULL, self->session);
   pl_window_init_actions (self);
+  return self;
+}
+
+PlWindow *
+pl_window_new (PlApplication *application)
+{
+  PlWindow *self = pl_window_new_for_session (pl_application_get_session (application),
+                                              pl_application_get_settings (application));
+
+  gtk_window_set_application (GTK_WINDOW (self), GTK_APPLICATION (application));
   return self;
 }
