@@ -426,7 +426,10 @@ describe_model (PlSession *session)
   g_string_append_printf (text, _("Checkpoint: %s\n"), pl_clip_get_checkpoint_path (clip));
   if (pl_clip_get_model_name (clip)[0] != '\0')
     g_string_append_printf (text, _("Model: %s\n"), pl_clip_get_model_name (clip));
-  g_string_append_printf (text, _("Parameters: %" G_GUINT64_FORMAT "\n"), pl_clip_get_n_parameters (clip));
+  {
+    g_autofree char *n = g_strdup_printf ("%" G_GUINT64_FORMAT, pl_clip_get_n_parameters (clip));
+    g_string_append_printf (text, _("Parameters: %s\n"), n);
+  }
   g_string_append_printf (text, _("Fingerprint: %s\n"), pl_clip_get_fingerprint (clip));
   if (pl_clip_is_demo (clip))
     g_string_append (text, _("This is the demo model with random weights: its rankings are meaningless.\n"));
