@@ -282,49 +282,252 @@ csv_record (Csv        *csv,
   return TRUE;
 }
 
-/* ---- import ---------------------------------------------------------------------------------- */
+/* ---- reading records ------------------------------------------------------------------------ */
 
-typedef struct {
-  PlSnapshot    *snapshot;
-  const char    *source;
-  GHashTable    *names;       /* folded label / EXACT synonym -> term id */
-  GHashTable    *unmatched;   /* distinct unmatched names */
-  PlPairsReport *report;
-} Import;
+static int
+column_index (GPtrArray  *header,
+              const char *name)
+{
+  for (guint i = 0; i < header->len; i++)
+    if (strcmp (g_strstrip ((char *) g_ptr_array_index (header, i)), name) == 0)
+      return (int) i;
+  return -1;
+}
 
 static gboolean
-load_names (Import  *import,
-            GError **error)
+read_csv (const char     *path,
+          const char     *data,
+          gsize           length,
+          PlPairsRowFunc  func,
+          gpointer        user_data,
+          GError        **error)
+{
+  Csv csv = { data, data + length, 1 };
+  g_autoptr(GPtrArray) header = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) local_error = NULL;
+  int image_column, caption_column, matches_column;
+
+  /* A UTF-8 byte order mark is common in CSV written by spreadsheets. */
+  if (length >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
+    csv.p += 3;
+  if (!csv_record (&csv, header, path, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: empty file", path);
+      return FALSE;
+    }
+  image_column = column_index (header, "image_path");
+  caption_column = column_index (header, "caption");
+  matches_column = column_index (header, "full_matches");
+  if (image_column < 0 || caption_column < 0 || matches_column < 0)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT,
+                   "%s:1: the header must name the columns image_path, caption and full_matches", path);
+      return FALSE;
+    }
+  for (;;)
+    {
+      guint line = csv.line;
+      g_autoptr(GPtrArray) names = NULL;
+      g_autofree char *problem = NULL;
+      PlPairsRow row = { 0 };
+
+      if (!csv_record (&csv, fields, path, &local_error))
+        {
+          if (local_error != NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          break;
+        }
+      if (fields->len == 1 && *(char *) g_ptr_array_index (fields, 0) == '\0')
+        continue;  /* blank line */
+      if (fields->len != header->len)
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: %u fields, the header has %u", path, line,
+                       fields->len, header->len);
+          return FALSE;
+        }
+      names = pl_pairs_parse_full_matches (g_ptr_array_index (fields, matches_column), &local_error);
+      if (names == NULL)
+        {
+          problem = g_strdup_printf ("full_matches: %s", local_error->message);
+          g_clear_error (&local_error);
+        }
+      row.line = line;
+      row.image_path = g_ptr_array_index (fields, image_column);
+      row.caption = g_ptr_array_index (fields, caption_column);
+      row.names = names;
+      row.problem = problem;
+      if (!func (&row, user_data, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *
+json_string (JsonObject *object,
+             const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gboolean
+read_json_lines (const char     *data,
+                 PlPairsRowFunc  func,
+                 gpointer        user_data,
+                 GError        **error)
+{
+  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
+
+  for (guint n = 0; lines[n] != NULL; n++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) ids = NULL;
+      g_autofree char *problem = NULL;
+      JsonObject *object = NULL;
+      JsonNode *ids_node = NULL;
+      const char *image = NULL, *caption = NULL;
+      PlPairsRow row = { 0 };
+
+      if (*g_strstrip (lines[n]) == '\0')
+        continue;
+      if (!json_parser_load_from_data (parser, lines[n], -1, &local_error))
+        problem = g_strdup_printf ("not JSON: %s", local_error->message);
+      else
+        {
+          JsonNode *root = json_parser_get_root (parser);
+
+          object = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+          image = object ? json_string (object, "image") : NULL;
+          if (image == NULL && object != NULL)
+            image = json_string (object, "image_path");
+          caption = object ? json_string (object, "caption") : NULL;
+          ids_node = object ? json_object_get_member (object, "hpo_ids") : NULL;
+          if (image == NULL || caption == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
+            problem = g_strdup ("expected {\"image\": \"...\", \"caption\": \"...\", \"hpo_ids\": [...]}");
+        }
+      if (problem == NULL)
+        {
+          JsonArray *array = json_node_get_array (ids_node);
+
+          ids = g_ptr_array_new_with_free_func (g_free);
+          for (guint i = 0; i < json_array_get_length (array); i++)
+            {
+              JsonNode *element = json_array_get_element (array, i);
+
+              if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
+                {
+                  problem = g_strdup ("hpo_ids must hold strings");
+                  g_clear_pointer (&ids, g_ptr_array_unref);
+                  break;
+                }
+              g_ptr_array_add (ids, g_strdup (json_node_get_string (element)));
+            }
+        }
+      row.line = n + 1;
+      row.image_path = image;
+      row.caption = caption;
+      row.names = ids;
+      row.problem = problem;
+      if (!func (&row, user_data, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pl_pairs_read (const char     *path,
+               const char     *data,
+               gsize           length,
+               PlPairsFormat  *format,
+               PlPairsRowFunc  func,
+               gpointer        user_data,
+               GError        **error)
+{
+  const char *first;
+
+  if (memchr (data, '\0', length) != NULL || !g_utf8_validate (data, length, NULL))
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: not UTF-8 text", path);
+      return FALSE;
+    }
+  for (first = data; *first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'; first++)
+    ;
+  if (*first == '{')
+    {
+      if (format != NULL)
+        *format = PL_PAIRS_FORMAT_JSON_LINES;
+      return read_json_lines (data, func, user_data, error);
+    }
+  if (format != NULL)
+    *format = PL_PAIRS_FORMAT_CSV;
+  return read_csv (path, data, length, func, user_data, error);
+}
+
+GHashTable *
+pl_snapshot_phenotype_names (PlSnapshot *snapshot,
+                             GError    **error)
 {
   const char *queries[] = {
     "SELECT label_fold, id FROM terms WHERE obsolete = 0",
     "SELECT s.synonym_fold, s.term_id FROM synonyms s JOIN terms t ON t.id = s.term_id"
     " WHERE s.scope = 'EXACT' AND t.obsolete = 0 ORDER BY s.term_id, s.position",
   };
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
     {
-      sqlite3_stmt *statement = pl_snapshot_statement (import->snapshot, queries[q], error);
+      sqlite3_stmt *statement = pl_snapshot_statement (snapshot, queries[q], error);
       int rc;
 
       if (statement == NULL)
-        return FALSE;
+        return NULL;
       while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
         {
           const char *fold = (const char *) sqlite3_column_text (statement, 0);
 
           /* Labels win over synonyms; the first term with a synonym keeps it. */
-          if (!g_hash_table_contains (import->names, fold))
-            g_hash_table_insert (import->names, g_strdup (fold), g_strdup ((const char *) sqlite3_column_text (statement, 1)));
+          if (fold != NULL && !g_hash_table_contains (names, fold))
+            g_hash_table_insert (names, g_strdup (fold), g_strdup ((const char *) sqlite3_column_text (statement, 1)));
         }
       if (rc != SQLITE_DONE)
         {
-          pl_snapshot_set_sqlite_error (import->snapshot, "cannot read the terms", error);
-          return FALSE;
+          pl_snapshot_set_sqlite_error (snapshot, "cannot read the terms", error);
+          return NULL;
         }
     }
-  return TRUE;
+  return g_steal_pointer (&names);
 }
+
+const char *
+pl_phenotype_names_lookup (GHashTable *names,
+                           const char *name)
+{
+  g_autofree char *copy = g_strstrip (g_strdup (name));
+  g_autofree char *fold = pl_snapshot_fold (copy);
+
+  return g_hash_table_lookup (names, fold);
+}
+
+/* ---- import ---------------------------------------------------------------------------------- */
+
+typedef struct {
+  PlSnapshot    *snapshot;
+  const char    *source;
+  const char    *path;
+  PlPairsFormat  format;
+  GHashTable    *names;       /* folded label / EXACT synonym -> term id */
+  GHashTable    *unmatched;   /* distinct unmatched names */
+  PlPairsReport *report;
+} Import;
 
 static void
 note_unmatched (Import     *import,
@@ -385,177 +588,45 @@ write_pair (Import     *import,
   return TRUE;
 }
 
-static int
-column_index (GPtrArray  *header,
-              const char *name)
-{
-  for (guint i = 0; i < header->len; i++)
-    if (strcmp (g_strstrip ((char *) g_ptr_array_index (header, i)), name) == 0)
-      return (int) i;
-  return -1;
-}
-
+/* One record: names are matched to labels and EXACT synonyms (CSV) or resolved as ids (JSON lines). */
 static gboolean
-import_csv (Import     *import,
-            const char *path,
-            const char *data,
-            gsize       length,
-            GError    **error)
+import_row (const PlPairsRow *row,
+            gpointer          user_data,
+            GError          **error)
 {
-  Csv csv = { data, data + length, 1 };
-  g_autoptr(GPtrArray) header = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) local_error = NULL;
-  int image_column, caption_column, matches_column;
+  Import *import = user_data;
+  g_autoptr(GPtrArray) term_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) matched = g_ptr_array_new_with_free_func (g_free);
 
-  /* A UTF-8 byte order mark is common in CSV written by spreadsheets. */
-  if (length >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
-    csv.p += 3;
-  if (!csv_record (&csv, header, path, error))
+  /* An import is all or nothing: a malformed record fails it. */
+  if (row->problem != NULL)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: empty file", path);
+      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: %s", import->path, row->line, row->problem);
       return FALSE;
     }
-  image_column = column_index (header, "image_path");
-  caption_column = column_index (header, "caption");
-  matches_column = column_index (header, "full_matches");
-  if (image_column < 0 || caption_column < 0 || matches_column < 0)
+  import->report->n_rows++;
+  for (guint i = 0; i < row->names->len; i++)
     {
-      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT,
-                   "%s:1: the header must name the columns image_path, caption and full_matches", path);
-      return FALSE;
+      const char *name = g_ptr_array_index (row->names, i);
+      g_autoptr(PlTerm) term = NULL;
+      const char *id = NULL;
+
+      if (import->format == PL_PAIRS_FORMAT_CSV)
+        id = pl_phenotype_names_lookup (import->names, name);
+      else
+        {
+          term = pl_snapshot_get_term (import->snapshot, name, NULL);
+          id = term != NULL && !term->obsolete ? term->id : NULL;
+        }
+      if (id == NULL)
+        note_unmatched (import, name);
+      else if (!g_ptr_array_find_with_equal_func (term_ids, id, g_str_equal, NULL))
+        {
+          g_ptr_array_add (term_ids, g_strdup (id));
+          g_ptr_array_add (matched, g_strdup (name));
+        }
     }
-  for (;;)
-    {
-      guint line = csv.line;
-      g_autoptr(GPtrArray) names = NULL;
-      g_autoptr(GPtrArray) term_ids = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr(GPtrArray) matched = g_ptr_array_new_with_free_func (g_free);
-
-      if (!csv_record (&csv, fields, path, &local_error))
-        {
-          if (local_error != NULL)
-            {
-              g_propagate_error (error, g_steal_pointer (&local_error));
-              return FALSE;
-            }
-          break;
-        }
-      if (fields->len == 1 && *(char *) g_ptr_array_index (fields, 0) == '\0')
-        continue;  /* blank line */
-      if (fields->len != header->len)
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: %u fields, the header has %u", path, line,
-                       fields->len, header->len);
-          return FALSE;
-        }
-      import->report->n_rows++;
-      names = pl_pairs_parse_full_matches (g_ptr_array_index (fields, matches_column), &local_error);
-      if (names == NULL)
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: full_matches: %s", path, line, local_error->message);
-          return FALSE;
-        }
-      for (guint i = 0; i < names->len; i++)
-        {
-          const char *name = g_ptr_array_index (names, i);
-          g_autofree char *fold = pl_snapshot_fold (g_strstrip ((char *) name));
-          const char *id = g_hash_table_lookup (import->names, fold);
-
-          if (id == NULL)
-            note_unmatched (import, name);
-          else if (!g_ptr_array_find_with_equal_func (term_ids, id, g_str_equal, NULL))
-            {
-              g_ptr_array_add (term_ids, g_strdup (id));
-              g_ptr_array_add (matched, g_strdup (name));
-            }
-        }
-      if (!write_pair (import, g_ptr_array_index (fields, image_column), g_ptr_array_index (fields, caption_column),
-                       term_ids, matched, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static const char *
-json_string (JsonObject *object,
-             const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gboolean
-import_json_lines (Import     *import,
-                   const char *path,
-                   char       *data,
-                   GError    **error)
-{
-  g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
-
-  for (guint n = 0; lines[n] != NULL; n++)
-    {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(GPtrArray) term_ids = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr(GPtrArray) matched = g_ptr_array_new_with_free_func (g_free);
-      JsonNode *root;
-      JsonObject *object;
-      JsonNode *ids_node;
-      JsonArray *ids;
-      const char *image, *caption;
-
-      if (*g_strstrip (lines[n]) == '\0')
-        continue;
-      if (!json_parser_load_from_data (parser, lines[n], -1, &local_error))
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: not JSON: %s", path, n + 1, local_error->message);
-          return FALSE;
-        }
-      root = json_parser_get_root (parser);
-      object = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-      image = object ? json_string (object, "image") : NULL;
-      if (image == NULL && object != NULL)
-        image = json_string (object, "image_path");
-      caption = object ? json_string (object, "caption") : NULL;
-      ids_node = object ? json_object_get_member (object, "hpo_ids") : NULL;
-      if (image == NULL || caption == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT,
-                       "%s:%u: expected {\"image\": \"...\", \"caption\": \"...\", \"hpo_ids\": [...]}", path, n + 1);
-          return FALSE;
-        }
-      import->report->n_rows++;
-      ids = json_node_get_array (ids_node);
-      for (guint i = 0; i < json_array_get_length (ids); i++)
-        {
-          JsonNode *element = json_array_get_element (ids, i);
-          const char *text = JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING
-                             ? json_node_get_string (element) : NULL;
-          g_autoptr(PlTerm) term = NULL;
-
-          if (text == NULL)
-            {
-              g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s:%u: hpo_ids must hold strings", path, n + 1);
-              return FALSE;
-            }
-          term = pl_snapshot_get_term (import->snapshot, text, NULL);
-          if (term == NULL || term->obsolete)
-            note_unmatched (import, text);
-          else if (!g_ptr_array_find_with_equal_func (term_ids, term->id, g_str_equal, NULL))
-            {
-              g_ptr_array_add (term_ids, g_strdup (term->id));
-              g_ptr_array_add (matched, g_strdup (text));
-            }
-        }
-      if (!write_pair (import, image, caption, term_ids, matched, error))
-        return FALSE;
-    }
-  return TRUE;
+  return write_pair (import, row->image_path, row->caption, term_ids, matched, error);
 }
 
 PlPairsReport *
@@ -565,13 +636,12 @@ pl_snapshot_import_pairs (PlSnapshot   *snapshot,
                           GError      **error)
 {
   g_autoptr(PlPairsReport) report = g_new0 (PlPairsReport, 1);
-  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) unmatched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) names = NULL;
   g_autofree char *source = g_path_get_basename (path);
   g_autofree char *data = NULL;
   g_autoptr(GError) local_error = NULL;
-  Import import = { snapshot, source, names, unmatched, report };
-  const char *first;
+  Import import = { snapshot, source, path, PL_PAIRS_FORMAT_CSV, NULL, unmatched, report };
   gsize length = 0;
   gboolean ok;
 
@@ -588,24 +658,19 @@ pl_snapshot_import_pairs (PlSnapshot   *snapshot,
       g_set_error (error, PL_ERROR, PL_ERROR_IO, "%s", local_error->message);
       return NULL;
     }
-  if (memchr (data, '\0', length) != NULL || !g_utf8_validate (data, length, NULL))
-    {
-      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: not UTF-8 text", path);
-      return NULL;
-    }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+  if ((names = pl_snapshot_phenotype_names (snapshot, error)) == NULL)
+    return NULL;
+  import.names = names;
   if (sqlite3_exec (snapshot->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     {
       pl_snapshot_set_sqlite_error (snapshot, "cannot add pairs", error);
       return NULL;
     }
-  for (first = data; *first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'; first++)
-    ;
-  if (*first == '{')
-    ok = load_names (&import, error) && import_json_lines (&import, path, data, error);
-  else
-    ok = load_names (&import, error) && import_csv (&import, path, data, length, error);
+  /* The format is known once the reader has looked at the first character, before any row. */
+  import.format = data[strspn (data, " \t\r\n")] == '{' ? PL_PAIRS_FORMAT_JSON_LINES : PL_PAIRS_FORMAT_CSV;
+  ok = pl_pairs_read (path, data, length, NULL, import_row, &import, error);
   if (ok && sqlite3_exec (snapshot->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     {
       pl_snapshot_set_sqlite_error (snapshot, "cannot add pairs", error);

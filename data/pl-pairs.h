@@ -57,4 +57,47 @@ GPtrArray     *pl_snapshot_get_term_pairs (PlSnapshot *snapshot,
 GPtrArray     *pl_pairs_parse_full_matches (const char *literal,
                                             GError    **error);
 
+/* ---- lower-level entry points, shared with PhenoBench manifests (data/pl-manifest.c) ---------- */
+
+typedef enum {
+  PL_PAIRS_FORMAT_CSV,
+  PL_PAIRS_FORMAT_JSON_LINES,
+} PlPairsFormat;
+
+/* One record of a pairs file before any phenotype is resolved. Valid during the callback only. */
+typedef struct {
+  guint       line;        /* 1-based line where the record starts */
+  const char *image_path;  /* as written; NULL when PROBLEM says the record has none */
+  const char *caption;     /* NULL likewise */
+  GPtrArray  *names;       /* char*: CSV phenotype names, or JSON lines hpo_ids; NULL when PROBLEM is set */
+  const char *problem;     /* why the record is unusable ("full_matches: unterminated string at ..."), or NULL */
+} PlPairsRow;
+
+typedef gboolean (*PlPairsRowFunc) (const PlPairsRow *row,
+                                    gpointer          user_data,
+                                    GError          **error);
+
+/* Calls FUNC for each record of DATA (LENGTH bytes, NUL-terminated at DATA[LENGTH]; the text of the
+ * file PATH, which only names it in messages): JSON lines if the first non-blank character is '{',
+ * otherwise CSV as described above. A record whose own content is malformed (bad full_matches
+ * literal, a JSON line that is not the expected object) is handed over with PROBLEM set; errors in
+ * the file's structure (not UTF-8, empty, header without the three columns, an unterminated quoted
+ * field, a wrong number of fields) stop the reading with an error naming PATH and the line. FUNC
+ * returning FALSE stops it too, with FUNC's error. */
+gboolean       pl_pairs_read               (const char     *path,
+                                            const char     *data,
+                                            gsize           length,
+                                            PlPairsFormat  *format,
+                                            PlPairsRowFunc  func,
+                                            gpointer        user_data,
+                                            GError        **error);
+
+/* Folded label or EXACT synonym of every live term -> term id (char* -> char*); labels win over
+ * synonyms. Look names up with pl_phenotype_names_lookup (case-insensitive, surrounding spaces
+ * ignored). */
+GHashTable    *pl_snapshot_phenotype_names (PlSnapshot *snapshot,
+                                            GError    **error);
+const char    *pl_phenotype_names_lookup   (GHashTable *names,
+                                            const char *name);
+
 G_END_DECLS
