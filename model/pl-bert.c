@@ -63,15 +63,17 @@ bert_texts_are_valid (const PlBertConfig *config,
   return TRUE;
 }
 
-/* The buffers of one forward pass over n_texts packed into n_rows tokens. */
+/* The buffers of one forward pass over n_texts packed into n_rows tokens. qkv and the
+ * intermediate activations are never live at the same time, so they share one region. */
 typedef struct {
   float *x;         /* [n_rows, width]: the hidden states */
   float *qkv;       /* [n_rows, 3 * width]: each row [q | k | v] */
+  float *wide;      /* [n_rows, ff_dim]: intermediate activations; the same memory as qkv */
   float *h;         /* [n_rows, width]: attention output */
-  float *wide;      /* [n_rows, ff_dim]: intermediate activations */
-  float *scores;    /* [max_length, max_length]: one head's attention weights */
+  float *attention; /* scratch of pl_attention over the longest text */
   float *cls;       /* [n_texts, width]: the [CLS] rows through the last layer */
   float *cls_h;     /* [n_texts, width] */
+  float *cls_q;     /* [n_texts, width]: the [CLS] queries of the last layer */
   float *proj;      /* [n_texts, proj_hidden]: the projection's hidden layer */
   int   *row_start; /* [n_texts]: first row of each text in x, its [CLS] */
 } BertBuffers;
@@ -99,10 +101,10 @@ bert_buffers_init (BertBuffers        *b,
   for (int i = 0; i < n_texts; i++)
     max_length = MAX (max_length, (size_t) lengths[i]);
   sizes[0] = (size_t) n_rows * width;
-  sizes[1] = (size_t) n_rows * 3 * width;
+  sizes[1] = (size_t) n_rows * MAX (3 * width, (size_t) config->ff_dim);
   sizes[2] = (size_t) n_rows * width;
-  sizes[3] = (size_t) n_rows * config->ff_dim;
-  sizes[4] = max_length * max_length;
+  sizes[3] = pl_attention_scratch_size ((int) max_length, (int) max_length);
+  sizes[4] = (size_t) n_texts * width;
   sizes[5] = (size_t) n_texts * width;
   sizes[6] = (size_t) n_texts * width;
   sizes[7] = (size_t) n_texts * config->proj_hidden;
@@ -112,12 +114,12 @@ bert_buffers_init (BertBuffers        *b,
 
   pl_scratch_init (scratch, total);
   b->x = pl_scratch_take (scratch, sizes[0]);
-  b->qkv = pl_scratch_take (scratch, sizes[1]);
+  b->qkv = b->wide = pl_scratch_take (scratch, sizes[1]);
   b->h = pl_scratch_take (scratch, sizes[2]);
-  b->wide = pl_scratch_take (scratch, sizes[3]);
-  b->scores = pl_scratch_take (scratch, sizes[4]);
-  b->cls = pl_scratch_take (scratch, sizes[5]);
-  b->cls_h = pl_scratch_take (scratch, sizes[6]);
+  b->attention = pl_scratch_take (scratch, sizes[3]);
+  b->cls = pl_scratch_take (scratch, sizes[4]);
+  b->cls_h = pl_scratch_take (scratch, sizes[5]);
+  b->cls_q = pl_scratch_take (scratch, sizes[6]);
   b->proj = pl_scratch_take (scratch, sizes[7]);
   b->row_start = (int *) (void *) pl_scratch_take (scratch, sizes[8]);
   for (int i = 0; i < n_texts; i++)
@@ -178,14 +180,18 @@ bert_layer (const PlBertLayer *layer,
 
   bert_project_qkv (layer, width, n_rows, b);
   for (int i = 0; i < n_texts; i++)
-    pl_attention (b->h + (size_t) b->row_start[i] * width, width,
-                  b->qkv + (size_t) b->row_start[i] * 3 * width, 3 * width,
-                  lengths[i], lengths[i], config->n_heads, head_dim, scale, b->scores);
+    {
+      const float *qkv = b->qkv + (size_t) b->row_start[i] * 3 * width;  /* [lengths[i], 3 * width] */
+
+      pl_attention (b->h + (size_t) b->row_start[i] * width, width,
+                    qkv, 3 * width, qkv + width, qkv + 2 * width, 3 * width,
+                    lengths[i], lengths[i], config->n_heads, head_dim, scale, b->attention);
+    }
   pl_linear_accumulate (b->x, b->h, layer->attn_out_w, layer->attn_out_b, n_rows, width, width);
   pl_layernorm (b->x, b->x, layer->attn_ln_w, layer->attn_ln_b, n_rows, width, config->ln_eps);
 
-  pl_linear (b->wide, config->ff_dim, b->x, layer->inter_w, NULL, n_rows, width, config->ff_dim);
-  pl_add_bias_gelu (b->wide, layer->inter_b, n_rows, config->ff_dim);
+  pl_linear (b->wide, config->ff_dim, b->x, layer->inter_w, layer->inter_b, n_rows, width, config->ff_dim);
+  pl_gelu (b->wide, (size_t) n_rows * config->ff_dim);
   pl_linear_accumulate (b->x, b->wide, layer->out_w, layer->out_b, n_rows, config->ff_dim, width);
   pl_layernorm (b->x, b->x, layer->out_ln_w, layer->out_ln_b, n_rows, width, config->ln_eps);
 }
@@ -204,17 +210,23 @@ bert_last_layer (const PlBertLayer  *layer,
   int head_dim = width / config->n_heads;
   float scale = (float) (1.0 / sqrt ((double) head_dim));
 
-  bert_project_qkv (layer, width, n_rows, b);
-  for (int i = 0; i < n_texts; i++)
-    pl_attention (b->cls_h + (size_t) i * width, width,
-                  b->qkv + (size_t) b->row_start[i] * 3 * width, 3 * width,
-                  lengths[i], 1, config->n_heads, head_dim, scale, b->scores);
+  pl_linear (b->qkv + width, 3 * width, b->x, layer->k_w, layer->k_b, n_rows, width, width);
+  pl_linear (b->qkv + 2 * width, 3 * width, b->x, layer->v_w, layer->v_b, n_rows, width, width);
   pl_gather_rows (b->cls, b->x, b->row_start, n_texts, width);
+  pl_linear (b->cls_q, width, b->cls, layer->q_w, layer->q_b, n_texts, width, width);
+  for (int i = 0; i < n_texts; i++)
+    {
+      const float *qkv = b->qkv + (size_t) b->row_start[i] * 3 * width;
+
+      pl_attention (b->cls_h + (size_t) i * width, width,
+                    b->cls_q + (size_t) i * width, width, qkv + width, qkv + 2 * width, 3 * width,
+                    1, lengths[i], config->n_heads, head_dim, scale, b->attention);
+    }
   pl_linear_accumulate (b->cls, b->cls_h, layer->attn_out_w, layer->attn_out_b, n_texts, width, width);
   pl_layernorm (b->cls, b->cls, layer->attn_ln_w, layer->attn_ln_b, n_texts, width, config->ln_eps);
 
-  pl_linear (b->wide, config->ff_dim, b->cls, layer->inter_w, NULL, n_texts, width, config->ff_dim);
-  pl_add_bias_gelu (b->wide, layer->inter_b, n_texts, config->ff_dim);
+  pl_linear (b->wide, config->ff_dim, b->cls, layer->inter_w, layer->inter_b, n_texts, width, config->ff_dim);
+  pl_gelu (b->wide, (size_t) n_texts * config->ff_dim);
   pl_linear_accumulate (b->cls, b->wide, layer->out_w, layer->out_b, n_texts, config->ff_dim, width);
   pl_layernorm (b->cls, b->cls, layer->out_ln_w, layer->out_ln_b, n_texts, width, config->ln_eps);
 }
@@ -280,7 +292,8 @@ pl_bert_flops_per_text (const PlBertConfig *config, int n_tokens)
                       + 2 * t * t * w          /* q k^T and scores v, all heads */
                       + t * w * w              /* attention output dense */
                       + 2 * t * w * ff;        /* intermediate, output */
-  double last_layer = 3 * t * w * w + 2 * t * w + w * w + 2 * w * ff;
+  double last_layer = 2 * t * w * w + w * w    /* keys and values of all, query of [CLS] */
+                      + 2 * t * w + w * w + 2 * w * ff;
   double layers = config->n_layers > 0 ? (config->n_layers - 1) * full_layer + last_layer : 0;
   double proj = config->proj_hidden > 0
                 ? w * config->proj_hidden + (double) config->proj_hidden * config->embed_dim

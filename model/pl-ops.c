@@ -3,7 +3,8 @@
  * Element-wise loops run over fixed blocks of PL_BLOCK floats so that GCC vectorises them even at
  * -O2, whose cost model only vectorises loops without a scalar remainder; a partial last block
  * goes through a padded copy. Reductions keep PL_BLOCK partial sums for the same reason (and for
- * accuracy). exp and erf are branch-free polynomial forms: see tools/fit-gelu-exp-constants.py. */
+ * accuracy). exp and GELU are branch-free polynomial and rational forms whose coefficients come
+ * from tools/fit-gelu-exp-constants.py. */
 #include "pl-ops.h"
 
 #include <cblas.h>
@@ -13,6 +14,24 @@
 
 #define PL_BLOCK 16                  /* floats per block: one AVX-512 register, four SSE ones */
 #define PL_SCRATCH_ALIGN 64          /* bytes: a cache line */
+
+/* The element-wise and row-wise operations are compiled for AVX-512, AVX2 and baseline x86-64
+ * (SSE2 only) and the best one is picked when the program loads (GCC's target_clones): GELU and
+ * softmax run 3 to 5 times faster on the wide vectors. Without FMA contraction (ISO C mode, as
+ * the project builds) every clone computes bit-identical results. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
+#define PL_VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PL_VECTOR_CLONES
+#endif
+
+/* The helpers of the cloned functions must be inlined into each clone: a copy left out of line
+ * would be compiled for baseline x86-64 only. */
+#if defined(__GNUC__)
+#define PL_KERNEL static inline __attribute__ ((always_inline))
+#else
+#define PL_KERNEL static inline
+#endif
 
 /* --- Scratch ----------------------------------------------------------------------------- */
 
@@ -88,9 +107,13 @@ pl_linear (float *y, int ldy,
            const float *w, const float *bias,
            int n_rows, int n_in, int n_out)
 {
-  pl_gemm_nt (n_rows, n_out, n_in, 1.0f, x, n_in, w, n_in, 0.0f, y, ldy);
+  /* With beta = 0 OpenBLAS first clears y in a pass of its own; writing the bias there instead
+   * and accumulating onto it (beta = 1) costs that pass only, and adds the bias as PyTorch's
+   * addmm does. */
   if (bias != NULL)
-    pl_add_bias (y, ldy, bias, n_rows, n_out);
+    for (int r = 0; r < n_rows; r++)
+      memcpy (y + (size_t) r * ldy, bias, n_out * sizeof (float));
+  pl_gemm_nt (n_rows, n_out, n_in, 1.0f, x, n_in, w, n_in, bias != NULL ? 1.0f : 0.0f, y, ldy);
 }
 
 void
@@ -106,7 +129,7 @@ pl_linear_accumulate (float *y,
 
 /* --- Scalar kernels, inlined into the block loops ---------------------------------------- */
 
-static inline float
+PL_KERNEL float
 bits_to_float (int32_t bits)
 {
   float f;
@@ -115,7 +138,7 @@ bits_to_float (int32_t bits)
   return f;
 }
 
-static inline int32_t
+PL_KERNEL int32_t
 float_to_bits (float f)
 {
   int32_t bits;
@@ -127,7 +150,7 @@ float_to_bits (float f)
 /* condition ? a : b through a bit mask. GCC turns a plain ?: on floats into a jump, around which
  * it will not speculate a division or a float-to-int conversion while floating-point traps count
  * (-ftrapping-math, the default), and so would not vectorise the loop. */
-static inline float
+PL_KERNEL float
 select_float (int condition, float a, float b)
 {
   int32_t mask = -(int32_t) (condition != 0);
@@ -135,9 +158,9 @@ select_float (int condition, float a, float b)
   return bits_to_float ((float_to_bits (a) & mask) | (float_to_bits (b) & ~mask));
 }
 
-/* exp(x) for x in [-87, 88] (clamped); 2^k exp(r) with x = k ln2 + r, |r| <= ln2/2. */
-static inline float
-exp_clamped (float x)
+/* exp(x) for x in [-87, 88], as 2^k exp(r) with x = k ln2 + r, |r| <= ln2/2. */
+PL_KERNEL float
+exp_in_range (float x)
 {
   const float log2e = 1.442695022e+00f;
   const float ln2_hi = 0.693145751953125f;  /* 16 significant bits: k * ln2_hi is exact */
@@ -145,8 +168,6 @@ exp_clamped (float x)
   const float round_magic = 12582912.0f;    /* 1.5 * 2^23: adding then subtracting rounds */
   float k, r, p;
 
-  x = select_float (x < -87.0f, -87.0f, x);
-  x = select_float (x > 88.0f, 88.0f, x);
   k = (x * log2e + round_magic) - round_magic;
   r = (x - k * ln2_hi) - k * ln2_lo;
   p = 1.383684576e-03f;
@@ -159,75 +180,77 @@ exp_clamped (float x)
   return p * bits_to_float (((int32_t) k + 127) << 23);
 }
 
-static inline float
+/* exp(x) for any x: 0 below -87, exp(88) above 88. */
+PL_KERNEL float
 exp_scalar (float x)
 {
-  return select_float (x < -87.0f, 0.0f, exp_clamped (x));
+  float clamped = select_float (x < -87.0f, -87.0f, x);
+
+  clamped = select_float (clamped > 88.0f, 88.0f, clamped);
+  return select_float (x < -87.0f, 0.0f, exp_in_range (clamped));
 }
 
-/* erf(x): x + x S(x^2) below 1, 1 - exp(-x^2) P(x)/Q(x) from 1 to 4, 1 beyond. */
-static inline float
-erf_scalar (float x)
-{
-  float a = fabsf (x);
-  float t, small, p, q, large;
-
-  a = select_float (a > 4.0f, 4.0f, a);
-  t = a * a;
-
-  small = 7.853907300e-05f;
-  small = small * t - 8.010208840e-04f;
-  small = small * t + 5.188329611e-03f;
-  small = small * t - 2.685381286e-02f;
-  small = small * t + 1.128358543e-01f;
-  small = small * t - 3.761262596e-01f;
-  small = small * t + 1.283791661e-01f;
-  small = a + a * small;
-
-  p = -6.528774247e-05f;
-  p = p * a + 2.493084818e-01f;
-  p = p * a + 7.563467622e-01f;
-  p = p * a + 1.001553059e+00f;
-  q = 4.395920634e-01f;
-  q = q * a + 1.360636592e+00f;
-  q = q * a + 1.893925071e+00f;
-  q = q * a + 1.0f;
-  large = 1.0f - exp_clamped (-t) * (p / q);
-
-  return copysignf (select_float (a < 1.0f, small, large), x);
-}
-
-static inline float
+/* GELU(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, through the normal tail
+ * h = erfc(a) / 2 = exp(-a^2) G(a) / 2 with a = |x| / sqrt 2 and G(a) ~ erfc(a) exp(a^2) a
+ * rational function: x (1 - h) for x >= 0, x h below. One branch where erf needs two, and
+ * negative x keep their relative precision, which 1 + erf(x / sqrt 2) would cancel away. */
+PL_KERNEL float
 gelu_scalar (float x)
 {
   const float inv_sqrt2 = 0.70710678118654752f;
+  float a = fabsf (x) * inv_sqrt2;
+  float p, q, h;
 
-  return 0.5f * x * (1.0f + erf_scalar (x * inv_sqrt2));
+  a = select_float (a > 9.0f, 9.0f, a);  /* beyond, h < 1e-36: exp(-a^2) stays in range */
+  p = -7.542608671e-08f;
+  p = p * a + 2.690646052e-02f;
+  p = p * a + 1.997136474e-01f;
+  p = p * a + 6.677284837e-01f;
+  p = p * a + 1.174560905e+00f;
+  p = p * a + 1.0f;
+  q = 4.768499732e-02f;
+  q = q * a + 3.540818691e-01f;
+  q = q * a + 1.206309915e+00f;
+  q = q * a + 2.266315222e+00f;
+  q = q * a + 2.302940130e+00f;
+  q = q * a + 1.0f;
+  h = 0.5f * exp_in_range (-(a * a)) * (p / q);
+  return x * select_float (x >= 0.0f, 1.0f - h, h);
 }
 
 /* --- Element-wise operations ------------------------------------------------------------- */
 
 /* Blocks go through a local array, so the loops on it need no aliasing checks (which -O2 does
  * not emit) and a short last block is padded with zeros. */
-static inline void
-load_block (float block[PL_BLOCK], const float *x, size_t len)
+PL_KERNEL void
+load_block_padded (float block[PL_BLOCK], const float *x, size_t len, float padding)
 {
   if (len == PL_BLOCK)
     {
-      memcpy (block, x, PL_BLOCK * sizeof (float));
+      memcpy (block, x, PL_BLOCK * sizeof (float));  /* a constant size: vector loads */
       return;
     }
-  memset (block, 0, PL_BLOCK * sizeof (float));
+  for (int j = 0; j < PL_BLOCK; j++)
+    block[j] = padding;
   memcpy (block, x, len * sizeof (float));
 }
 
-static inline void
-store_block (float *y, const float block[PL_BLOCK], size_t len)
+PL_KERNEL void
+load_block (float block[PL_BLOCK], const float *x, size_t len)
 {
-  memcpy (y, block, (len == PL_BLOCK ? PL_BLOCK : len) * sizeof (float));
+  load_block_padded (block, x, len, 0.0f);
 }
 
-void
+PL_KERNEL void
+store_block (float *y, const float block[PL_BLOCK], size_t len)
+{
+  if (len == PL_BLOCK)
+    memcpy (y, block, PL_BLOCK * sizeof (float));  /* a constant size: vector stores */
+  else
+    memcpy (y, block, len * sizeof (float));
+}
+
+PL_VECTOR_CLONES void
 pl_exp (float *y, const float *x, size_t n)
 {
   for (size_t i = 0; i < n; i += PL_BLOCK)
@@ -242,22 +265,7 @@ pl_exp (float *y, const float *x, size_t n)
     }
 }
 
-void
-pl_erf (float *y, const float *x, size_t n)
-{
-  for (size_t i = 0; i < n; i += PL_BLOCK)
-    {
-      size_t len = MIN (n - i, PL_BLOCK);
-      float block[PL_BLOCK];
-
-      load_block (block, x + i, len);
-      for (int j = 0; j < PL_BLOCK; j++)
-        block[j] = erf_scalar (block[j]);
-      store_block (y + i, block, len);
-    }
-}
-
-void
+PL_VECTOR_CLONES void
 pl_gelu (float *x, size_t n)
 {
   for (size_t i = 0; i < n; i += PL_BLOCK)
@@ -273,7 +281,7 @@ pl_gelu (float *x, size_t n)
 }
 
 /* x: [n] += y [n], for distinct arrays */
-static void
+PL_KERNEL void
 add_distinct (float *restrict x, const float *restrict y, size_t n)
 {
   size_t i = 0;
@@ -285,49 +293,22 @@ add_distinct (float *restrict x, const float *restrict y, size_t n)
     x[i] += y[i];
 }
 
-void
+PL_VECTOR_CLONES void
 pl_add (float *x, const float *y, size_t n)
 {
   add_distinct (x, y, n);
 }
 
-void
+PL_VECTOR_CLONES void
 pl_add_bias (float *x, int ld, const float *bias, int n_rows, int width)
 {
   for (int r = 0; r < n_rows; r++)
     add_distinct (x + (size_t) r * ld, bias, width);
 }
 
-/* x: [n_rows, width] = GELU(x + bias), one pass over x */
-void
-pl_add_bias_gelu (float *x, const float *bias, int n_rows, int width)
-{
-  if (bias == NULL)
-    {
-      pl_gelu (x, (size_t) n_rows * width);
-      return;
-    }
-  for (int r = 0; r < n_rows; r++)
-    {
-      float *row = x + (size_t) r * width;
-
-      for (int i = 0; i < width; i += PL_BLOCK)
-        {
-          size_t len = MIN (width - i, PL_BLOCK);
-          float block[PL_BLOCK], bias_block[PL_BLOCK];
-
-          load_block (block, row + i, len);
-          load_block (bias_block, bias + i, len);
-          for (int j = 0; j < PL_BLOCK; j++)
-            block[j] = gelu_scalar (block[j] + bias_block[j]);
-          store_block (row + i, block, len);
-        }
-    }
-}
-
 /* --- Row-wise operations ----------------------------------------------------------------- */
 
-static float
+PL_KERNEL float
 sum_lanes (const float lanes[PL_BLOCK])
 {
   float s = 0.0f;
@@ -338,7 +319,7 @@ sum_lanes (const float lanes[PL_BLOCK])
 }
 
 /* Sum of x [n] - shift, with PL_BLOCK partial sums. */
-static float
+PL_KERNEL float
 row_sum_shifted (const float *x, int n, float shift)
 {
   float lanes[PL_BLOCK] = { 0 };
@@ -353,7 +334,7 @@ row_sum_shifted (const float *x, int n, float shift)
 }
 
 /* Sum of (x - mean)^2 over x [n], with mean = shift + mean_offset. */
-static float
+PL_KERNEL float
 row_sum_squared_deviations (const float *x, int n, float shift, float mean_offset)
 {
   float lanes[PL_BLOCK] = { 0 };
@@ -375,7 +356,7 @@ row_sum_squared_deviations (const float *x, int n, float shift, float mean_offse
   return sum_lanes (lanes);
 }
 
-static float
+PL_KERNEL float
 row_max (const float *x, int n)
 {
   float lanes[PL_BLOCK];
@@ -395,7 +376,7 @@ row_max (const float *x, int n)
   return m;
 }
 
-void
+PL_VECTOR_CLONES void
 pl_layernorm (float *y, const float *x,
               const float *w, const float *b,
               int n_rows, int width, float eps)
@@ -427,30 +408,66 @@ pl_layernorm (float *y, const float *x,
     }
 }
 
-void
+/* row: [width] = exp(row - max of row); returns 1 / the sum of the new row. */
+PL_KERNEL float
+softmax_numerators_row (float *row, int width)
+{
+  float max = row_max (row, width);
+  float lanes[PL_BLOCK] = { 0 };
+
+  for (int i = 0; i < width; i += PL_BLOCK)
+    {
+      size_t len = MIN (width - i, PL_BLOCK);
+      float block[PL_BLOCK];
+
+      /* a short last block is padded with -inf, whose exp adds nothing to the sum */
+      load_block_padded (block, row + i, len, -INFINITY);
+      for (int j = 0; j < PL_BLOCK; j++)
+        {
+          block[j] = exp_scalar (block[j] - max);
+          lanes[j] += block[j];
+        }
+      store_block (row + i, block, len);
+    }
+  return 1.0f / sum_lanes (lanes);
+}
+
+/* row: [width] *= scale */
+PL_KERNEL void
+scale_row (float *row, int width, float scale)
+{
+  int i = 0;
+
+  for (; i + PL_BLOCK <= width; i += PL_BLOCK)
+    for (int j = 0; j < PL_BLOCK; j++)
+      row[i + j] *= scale;
+  for (; i < width; i++)
+    row[i] *= scale;
+}
+
+PL_VECTOR_CLONES void
 pl_softmax_rows (float *x, int ld, int n_rows, int width)
 {
   for (int r = 0; r < n_rows; r++)
     {
       float *row = x + (size_t) r * ld;
-      float max = row_max (row, width);
-      float inv_sum;
-      int i = 0;
 
-      for (; i + PL_BLOCK <= width; i += PL_BLOCK)
-        for (int j = 0; j < PL_BLOCK; j++)
-          row[i + j] -= max;
-      for (; i < width; i++)
-        row[i] -= max;
-      pl_exp (row, row, width);
-      inv_sum = 1.0f / row_sum_shifted (row, width, 0.0f);
-      i = 0;
-      for (; i + PL_BLOCK <= width; i += PL_BLOCK)
-        for (int j = 0; j < PL_BLOCK; j++)
-          row[i + j] *= inv_sum;
-      for (; i < width; i++)
-        row[i] *= inv_sum;
+      scale_row (row, width, softmax_numerators_row (row, width));
     }
+}
+
+PL_VECTOR_CLONES void
+pl_softmax_numerators (float *x, int ld, int n_rows, int width, float *inv_sums)
+{
+  for (int r = 0; r < n_rows; r++)
+    inv_sums[r] = softmax_numerators_row (x + (size_t) r * ld, width);
+}
+
+PL_VECTOR_CLONES void
+pl_scale_rows (float *x, int ld, int n_rows, int width, const float *scales)
+{
+  for (int r = 0; r < n_rows; r++)
+    scale_row (x + (size_t) r * ld, width, scales[r]);
 }
 
 void
@@ -485,26 +502,35 @@ pl_image_to_patches (float *patches, int ld,
       }
 }
 
+size_t
+pl_attention_scratch_size (int n_queries, int n_tokens)
+{
+  return (size_t) n_queries * n_tokens + n_queries;
+}
+
 void
 pl_attention (float *out, int ld_out,
-              const float *qkv, int ld_qkv,
-              int n_tokens, int n_queries,
+              const float *q, int ld_q,
+              const float *k, const float *v, int ld_kv,
+              int n_queries, int n_tokens,
               int n_heads, int head_dim, float scale,
-              float *scores)
+              float *scratch)
 {
-  int width = n_heads * head_dim;
+  float *scores = scratch;                                   /* [n_queries, n_tokens] */
+  float *inv_sums = scratch + (size_t) n_queries * n_tokens; /* [n_queries] */
 
   for (int h = 0; h < n_heads; h++)
     {
-      const float *q = qkv + (size_t) h * head_dim;             /* [n_queries, head_dim] */
-      const float *k = qkv + width + (size_t) h * head_dim;     /* [n_tokens, head_dim] */
-      const float *v = qkv + 2 * width + (size_t) h * head_dim; /* [n_tokens, head_dim] */
+      const float *q_h = q + (size_t) h * head_dim;   /* [n_queries, head_dim] */
+      const float *k_h = k + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
+      const float *v_h = v + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
+      float *out_h = out + (size_t) h * head_dim;     /* [n_queries, head_dim] */
 
-      /* scores: [n_queries, n_tokens] = scale q k^T, then softmax over the keys */
-      pl_gemm_nt (n_queries, n_tokens, head_dim, scale, q, ld_qkv, k, ld_qkv, 0.0f, scores, n_tokens);
-      pl_softmax_rows (scores, n_tokens, n_queries, n_tokens);
-      /* out[:, head h]: [n_queries, head_dim] = scores v */
-      pl_gemm_nn (n_queries, head_dim, n_tokens, 1.0f, scores, n_tokens, v, ld_qkv,
-                  0.0f, out + (size_t) h * head_dim, ld_out);
+      /* scores = exp(scale q k^T - row max); the softmax's division by the row sums is applied
+       * to out_h, head_dim wide instead of n_tokens. */
+      pl_gemm_nt (n_queries, n_tokens, head_dim, scale, q_h, ld_q, k_h, ld_kv, 0.0f, scores, n_tokens);
+      pl_softmax_numerators (scores, n_tokens, n_queries, n_tokens, inv_sums);
+      pl_gemm_nn (n_queries, head_dim, n_tokens, 1.0f, scores, n_tokens, v_h, ld_kv, 0.0f, out_h, ld_out);
+      pl_scale_rows (out_h, ld_out, n_queries, head_dim, inv_sums);
     }
 }

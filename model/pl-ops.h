@@ -43,7 +43,7 @@ void pl_gemm_nn (int m, int n, int k,
                  float beta, float *c, int ldc);
 
 /* y: [n_rows, n_out] (row stride ldy) = x [n_rows, n_in] . w [n_out, n_in]^T + bias [n_out].
- * bias may be NULL. */
+ * bias may be NULL. y must not overlap x or w. */
 void pl_linear            (float *y, int ldy,
                            const float *x,
                            const float *w, const float *bias,
@@ -61,12 +61,10 @@ void pl_linear_accumulate (float *y,
 void pl_add           (float *x, const float *y, size_t n);
 /* x: [n_rows, width] (row stride ld) += bias [width] on every row; bias is not inside x. */
 void pl_add_bias      (float *x, int ld, const float *bias, int n_rows, int width);
-/* x: [n_rows, width] = GELU(x + bias), exact (erf) form; bias may be NULL. */
-void pl_add_bias_gelu (float *x, const float *bias, int n_rows, int width);
-/* x: [n] = x * (1 + erf(x / sqrt 2)) / 2, in place. */
+/* x: [n] = x * (1 + erf(x / sqrt 2)) / 2, in place: GELU in its exact (erf) form, not the tanh
+ * approximation; within 5 ulp for x >= -1, and relative precision kept in the negative tail.
+ * Vectorisable: glibc's erff costs ~15 ns a call. */
 void pl_gelu          (float *x, size_t n);
-/* y: [n] = erf(x) within 2 ulp, vectorisable (glibc's erff is ~15 ns a call); y may equal x. */
-void pl_erf           (float *y, const float *x, size_t n);
 /* y: [n] = exp(x) within 2 ulp, 0 below -87, capped at exp(88); y may equal x. */
 void pl_exp           (float *y, const float *x, size_t n);
 /* y: [n_rows, width] = (x - mean) / sqrt(var + eps) * w + b per row (biased variance),
@@ -76,7 +74,12 @@ void pl_layernorm     (float *y, const float *x,
                        int n_rows, int width, float eps);
 /* x: [n_rows, width] (row stride ld) = softmax of each row, in place; subtracts the row
  * maximum first, so large inputs do not overflow. */
-void pl_softmax_rows  (float *x, int ld, int n_rows, int width);
+void pl_softmax_rows       (float *x, int ld, int n_rows, int width);
+/* The softmax without its division: x: [n_rows, width] (row stride ld) = exp(x - row maximum)
+ * in place, and inv_sums: [n_rows] = 1 / the sum of each resulting row. */
+void pl_softmax_numerators (float *x, int ld, int n_rows, int width, float *inv_sums);
+/* x: [n_rows, width] (row stride ld): row r *= scales[r]. */
+void pl_scale_rows         (float *x, int ld, int n_rows, int width, const float *scales);
 /* dst: [n_rows, width] = the rows src[index[i]] of src: [*, width] (gathers [CLS] rows). */
 void pl_gather_rows   (float *dst, const float *src, const int *index, int n_rows, int width);
 
@@ -90,17 +93,19 @@ void pl_image_to_patches (float *patches, int ld,
                           const float *image,
                           int channels, int image_size, int patch_size);
 
-/* Multi-head scaled dot-product attention over one sequence of n_tokens, without a mask.
- * qkv:    [n_tokens, 3 * width] (row stride ld_qkv), each row [q | k | v], each of those
- *         head-major [n_heads, head_dim], width = n_heads * head_dim.
- * out:    [n_queries, width] (row stride ld_out) = softmax(scale q_h k_h^T) v_h for every head h,
- *         heads concatenated; the queries are the first n_queries tokens (all of them, or only
- *         [CLS] when nothing but its row is needed).
- * scores: scratch [n_queries, n_tokens]. */
-void pl_attention (float *out, int ld_out,
-                   const float *qkv, int ld_qkv,
-                   int n_tokens, int n_queries,
-                   int n_heads, int head_dim, float scale,
-                   float *scores);
+/* Multi-head scaled dot-product attention of n_queries over one sequence of n_tokens, unmasked.
+ * q:       [n_queries, width] (row stride ld_q); k, v: [n_tokens, width] (row stride ld_kv);
+ *          each head-major [n_heads, head_dim], width = n_heads * head_dim. In a [q | k | v] row
+ *          layout, k = q + width and v = q + 2 * width with ld_q = ld_kv = 3 * width.
+ * out:     [n_queries, width] (row stride ld_out) = softmax(scale q_h k_h^T) v_h for every head h,
+ *          heads concatenated.
+ * scratch: [pl_attention_scratch_size (n_queries, n_tokens)] floats. */
+void   pl_attention              (float *out, int ld_out,
+                                  const float *q, int ld_q,
+                                  const float *k, const float *v, int ld_kv,
+                                  int n_queries, int n_tokens,
+                                  int n_heads, int head_dim, float scale,
+                                  float *scratch);
+size_t pl_attention_scratch_size (int n_queries, int n_tokens);
 
 G_END_DECLS

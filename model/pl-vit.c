@@ -43,16 +43,18 @@ vit_config_is_valid (const PlVitConfig *config)
          config->n_layers >= 0 && config->mlp_dim > 0 && config->embed_dim > 0;
 }
 
-/* The buffers of one forward pass over n_images. */
+/* The buffers of one forward pass over n_images. qkv and the MLP activations are never live at
+ * the same time, so they share one region (a third less memory at batch 8). */
 typedef struct {
-  float *x;        /* [n_rows, width]: the residual stream */
-  float *h;        /* [n_rows, width]: normalised input of a sub-block, then attention output */
-  float *qkv;      /* [n_rows, 3 * width] */
-  float *wide;     /* [n_rows, max (mlp_dim, patch_dim)]: image patches, then MLP activations */
-  float *scores;   /* [n_tokens, n_tokens]: one head's attention weights */
-  float *cls;      /* [n_images, width]: the [CLS] rows through the last block */
-  float *cls_h;    /* [n_images, width] */
-  int   *cls_rows; /* [n_images]: row of each image's [CLS] token in x */
+  float *x;         /* [n_rows, width]: the residual stream */
+  float *h;         /* [n_rows, width]: normalised input of a sub-block, then attention output */
+  float *qkv;       /* [n_rows, 3 * width], each row [q | k | v] */
+  float *wide;      /* [n_rows, max (mlp_dim, patch_dim)]: image patches, then MLP activations;
+                     * the same memory as qkv */
+  float *attention; /* scratch of pl_attention over one image */
+  float *cls;       /* [n_images, width]: the [CLS] rows through the last block */
+  float *cls_h;     /* [n_images, width] */
+  int   *cls_rows;  /* [n_images]: row of each image's [CLS] token in x */
 } VitBuffers;
 
 static void
@@ -61,10 +63,10 @@ vit_buffers_init (VitBuffers *b, PlScratch *scratch, const PlVitConfig *config, 
   size_t n_tokens = vit_n_tokens (config);
   size_t n_rows = (size_t) n_images * n_tokens;
   size_t width = config->width;
-  size_t wide = MAX (config->mlp_dim, vit_patch_dim (config));
+  size_t shared = MAX (3 * width, (size_t) MAX (config->mlp_dim, vit_patch_dim (config)));
   size_t sizes[] = {
-    n_rows * width, n_rows * width, n_rows * 3 * width, n_rows * wide,
-    n_tokens * n_tokens, n_images * width, n_images * width,
+    n_rows * width, n_rows * width, n_rows * shared,
+    pl_attention_scratch_size (n_tokens, n_tokens), n_images * width, n_images * width,
     (n_images * sizeof (int) + sizeof (float) - 1) / sizeof (float),
   };
   size_t total = 0;
@@ -74,12 +76,11 @@ vit_buffers_init (VitBuffers *b, PlScratch *scratch, const PlVitConfig *config, 
   pl_scratch_init (scratch, total);
   b->x = pl_scratch_take (scratch, sizes[0]);
   b->h = pl_scratch_take (scratch, sizes[1]);
-  b->qkv = pl_scratch_take (scratch, sizes[2]);
-  b->wide = pl_scratch_take (scratch, sizes[3]);
-  b->scores = pl_scratch_take (scratch, sizes[4]);
-  b->cls = pl_scratch_take (scratch, sizes[5]);
-  b->cls_h = pl_scratch_take (scratch, sizes[6]);
-  b->cls_rows = (int *) (void *) pl_scratch_take (scratch, sizes[7]);
+  b->qkv = b->wide = pl_scratch_take (scratch, sizes[2]);
+  b->attention = pl_scratch_take (scratch, sizes[3]);
+  b->cls = pl_scratch_take (scratch, sizes[4]);
+  b->cls_h = pl_scratch_take (scratch, sizes[5]);
+  b->cls_rows = (int *) (void *) pl_scratch_take (scratch, sizes[6]);
   for (int i = 0; i < n_images; i++)
     b->cls_rows[i] = i * (int) n_tokens;
 }
@@ -131,14 +132,18 @@ vit_block (const PlVitBlock *block, const PlVitConfig *config, int n_images, Vit
   pl_layernorm (b->h, b->x, block->norm1_w, block->norm1_b, n_rows, width, config->ln_eps);
   pl_linear (b->qkv, 3 * width, b->h, block->qkv_w, block->qkv_b, n_rows, width, 3 * width);
   for (int i = 0; i < n_images; i++)
-    pl_attention (b->h + (size_t) i * n_tokens * width, width,
-                  b->qkv + (size_t) i * n_tokens * 3 * width, 3 * width,
-                  n_tokens, n_tokens, config->n_heads, head_dim, scale, b->scores);
+    {
+      const float *qkv = b->qkv + (size_t) i * n_tokens * 3 * width;  /* [n_tokens, 3 * width] */
+
+      pl_attention (b->h + (size_t) i * n_tokens * width, width,
+                    qkv, 3 * width, qkv + width, qkv + 2 * width, 3 * width,
+                    n_tokens, n_tokens, config->n_heads, head_dim, scale, b->attention);
+    }
   pl_linear_accumulate (b->x, b->h, block->proj_w, block->proj_b, n_rows, width, width);
 
   pl_layernorm (b->h, b->x, block->norm2_w, block->norm2_b, n_rows, width, config->ln_eps);
-  pl_linear (b->wide, config->mlp_dim, b->h, block->fc1_w, NULL, n_rows, width, config->mlp_dim);
-  pl_add_bias_gelu (b->wide, block->fc1_b, n_rows, config->mlp_dim);
+  pl_linear (b->wide, config->mlp_dim, b->h, block->fc1_w, block->fc1_b, n_rows, width, config->mlp_dim);
+  pl_gelu (b->wide, (size_t) n_rows * config->mlp_dim);
   pl_linear_accumulate (b->x, b->wide, block->fc2_w, block->fc2_b, n_rows, config->mlp_dim, width);
 }
 
@@ -152,19 +157,28 @@ vit_last_block (const PlVitBlock *block, const PlVitConfig *config, int n_images
   int width = config->width;
   int head_dim = width / config->n_heads;
   float scale = (float) (1.0 / sqrt ((double) head_dim));
+  float *queries = b->cls;  /* [n_images, width], free until the [CLS] rows of x are gathered */
 
   pl_layernorm (b->h, b->x, block->norm1_w, block->norm1_b, n_rows, width, config->ln_eps);
-  pl_linear (b->qkv, 3 * width, b->h, block->qkv_w, block->qkv_b, n_rows, width, 3 * width);
+  /* keys and values of every token: rows width..3 width of qkv_w; queries of [CLS] only */
+  pl_linear (b->qkv + width, 3 * width, b->h, block->qkv_w + (size_t) width * width, block->qkv_b + width,
+             n_rows, width, 2 * width);
+  pl_gather_rows (b->cls_h, b->h, b->cls_rows, n_images, width);
+  pl_linear (queries, width, b->cls_h, block->qkv_w, block->qkv_b, n_images, width, width);
   for (int i = 0; i < n_images; i++)
-    pl_attention (b->cls_h + (size_t) i * width, width,
-                  b->qkv + (size_t) i * n_tokens * 3 * width, 3 * width,
-                  n_tokens, 1, config->n_heads, head_dim, scale, b->scores);
+    {
+      const float *qkv = b->qkv + (size_t) i * n_tokens * 3 * width;
+
+      pl_attention (b->cls_h + (size_t) i * width, width,
+                    queries + (size_t) i * width, width, qkv + width, qkv + 2 * width, 3 * width,
+                    1, n_tokens, config->n_heads, head_dim, scale, b->attention);
+    }
   pl_gather_rows (b->cls, b->x, b->cls_rows, n_images, width);
   pl_linear_accumulate (b->cls, b->cls_h, block->proj_w, block->proj_b, n_images, width, width);
 
   pl_layernorm (b->cls_h, b->cls, block->norm2_w, block->norm2_b, n_images, width, config->ln_eps);
-  pl_linear (b->wide, config->mlp_dim, b->cls_h, block->fc1_w, NULL, n_images, width, config->mlp_dim);
-  pl_add_bias_gelu (b->wide, block->fc1_b, n_images, config->mlp_dim);
+  pl_linear (b->wide, config->mlp_dim, b->cls_h, block->fc1_w, block->fc1_b, n_images, width, config->mlp_dim);
+  pl_gelu (b->wide, (size_t) n_images * config->mlp_dim);
   pl_linear_accumulate (b->cls, b->wide, block->fc2_w, block->fc2_b, n_images, config->mlp_dim, width);
 }
 
@@ -215,7 +229,8 @@ pl_vit_flops_per_image (const PlVitConfig *config)
                       + 2 * t * t * w          /* q k^T and scores v, all heads */
                       + t * w * w              /* proj */
                       + 2 * t * w * mlp;       /* fc1, fc2 */
-  double last_block = t * w * 3 * w + 2 * t * w + w * w + 2 * w * mlp;
+  double last_block = t * w * 2 * w + w * w      /* keys and values of all, query of [CLS] */
+                      + 2 * t * w + w * w + 2 * w * mlp;
   double blocks = config->n_layers > 0 ? (config->n_layers - 1) * full_block + last_block : 0;
 
   g_return_val_if_fail (vit_config_is_valid (config), 0);
