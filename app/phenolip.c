@@ -14,6 +14,7 @@ static const PlCliVerb verbs[] = {
   { "similarity", "Cosine similarity and logit between an image and texts", pl_cli_similarity },
   { "rank", "The phenotypes an image most likely shows, with their HPO paths", pl_cli_rank },
   { "kg", "Build and query PhenoKG snapshots of HPO (phenolip kg --help)", pl_cli_kg },
+  { "bench", "PhenoBench evaluations: run, list, show, compare, export", pl_cli_bench },
 };
 
 static void

@@ -61,5 +61,6 @@ int pl_cli_embed_text   (int argc, char **argv);
 int pl_cli_similarity   (int argc, char **argv);
 int pl_cli_rank         (int argc, char **argv);
 int pl_cli_kg_embed     (int argc, char **argv);
+int pl_cli_bench        (int argc, char **argv);
 
 G_END_DECLS
