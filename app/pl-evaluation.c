@@ -486,6 +486,8 @@ flush_batch (Run        *run,
   run->report.images_encoded += n;
   run->report.images_done += n;
   g_ptr_array_set_size (batch, 0);
+  /* Every stored batch is reported: it is what a cancel keeps. */
+  emit (run, TRUE, NULL);
   return TRUE;
 }
 
@@ -1020,7 +1022,11 @@ pl_evaluator_finalize (GObject *object)
   if (self->thread != NULL)
     {
       g_async_queue_push (self->jobs, g_new0 (Job, 1));
-      g_thread_join (self->thread);
+      /* The last reference can go with a task the worker itself releases: it then ends on its own. */
+      if (g_thread_self () == self->thread)
+        g_thread_unref (self->thread);
+      else
+        g_thread_join (self->thread);
     }
   g_async_queue_unref (self->jobs);
   G_OBJECT_CLASS (pl_evaluator_parent_class)->finalize (object);
