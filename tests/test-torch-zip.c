@@ -4,93 +4,13 @@
  * anything. */
 #include "model/pl-error.h"
 #include "model/pl-tensor-file.h"
+#include "tests/pl-test-tensors.h"
 #include "tests/pl-test-util.h"
 
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- comparison with expected.json (written by torch) ---- */
-
-static JsonObject *
-expected_for (JsonParser *parser,
-              const char *file_name)
-{
-  g_autofree char *path = pl_test_fixture_path ("checkpoints/expected.json");
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-                                        file_name);
-}
-
-/* Reads element FLAT (row-major) of an integer tensor through its strides. */
-static int64_t
-integer_at (const PlTensorInfo *info,
-            int64_t             flat)
-{
-  int64_t offset = 0;
-  const uint8_t *p;
-
-  for (int d = info->n_dims - 1; d >= 0; d--)
-    {
-      offset += (flat % info->shape[d]) * info->strides[d];
-      flat /= info->shape[d];
-    }
-  p = info->data + offset * (int64_t) pl_dtype_size (info->dtype);
-  switch (info->dtype)
-    {
-    case PL_DTYPE_I64: { int64_t v; memcpy (&v, p, 8); return v; }
-    case PL_DTYPE_I32: { int32_t v; memcpy (&v, p, 4); return v; }
-    case PL_DTYPE_I16: { int16_t v; memcpy (&v, p, 2); return v; }
-    case PL_DTYPE_I8: return (int8_t) p[0];
-    case PL_DTYPE_U8: return p[0];
-    case PL_DTYPE_BOOL: return p[0];
-    case PL_DTYPE_F32:
-    case PL_DTYPE_F16:
-    case PL_DTYPE_BF16:
-    case PL_DTYPE_F64:
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static void
-assert_tensor_matches (const PlTensorInfo *info,
-                       JsonObject         *facts)
-{
-  JsonArray *shape = json_object_get_array_member (facts, "shape");
-  JsonArray *strides = json_object_get_array_member (facts, "strides");
-  JsonArray *values = json_object_get_array_member (facts, "values");
-
-  g_assert_cmpstr (pl_dtype_name (info->dtype), ==, json_object_get_string_member (facts, "dtype"));
-  g_assert_cmpint (info->n_dims, ==, json_array_get_length (shape));
-  for (int d = 0; d < info->n_dims; d++)
-    {
-      g_assert_cmpint (info->shape[d], ==, json_array_get_int_element (shape, d));
-      g_assert_cmpint (info->strides[d], ==, json_array_get_int_element (strides, d));
-    }
-  g_assert_cmpint (info->n_elements, ==, json_array_get_length (values));
-  if (info->n_elements > 0)
-    g_assert_nonnull (info->data);
-
-  if (info->dtype == PL_DTYPE_F32 || info->dtype == PL_DTYPE_F16 ||
-      info->dtype == PL_DTYPE_BF16 || info->dtype == PL_DTYPE_F64)
-    {
-      g_autofree float *out = g_new0 (float, MAX (info->n_elements, 1));
-      g_autoptr(GError) error = NULL;
-
-      g_assert_true (pl_tensor_to_f32 (info, out, &error));
-      g_assert_no_error (error);
-      for (int64_t i = 0; i < info->n_elements; i++)
-        g_assert_cmpfloat (out[i], ==, (float) json_array_get_double_element (values, i));
-    }
-  else
-    for (int64_t i = 0; i < info->n_elements; i++)
-      g_assert_cmpint (integer_at (info, i), ==, json_array_get_int_element (values, i));
-}
 
 static PlTensorFile *
 open_fixture (const char *file_name)
@@ -113,7 +33,7 @@ static void
 assert_file_matches_expected (const char *file_name)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *expected = expected_for (parser, file_name);
+  JsonObject *expected = pl_test_expected_tensors (parser, file_name);
   PlTensorFile *file = open_fixture (file_name);
   g_autoptr(GHashTable) storage_starts = g_hash_table_new (g_str_hash, g_str_equal);
   JsonObjectIter iter;
@@ -132,7 +52,7 @@ assert_file_matches_expected (const char *file_name)
       g_test_message ("tensor %s", name);
       g_assert_nonnull (info);
       g_assert_cmpstr (info->name, ==, name);
-      assert_tensor_matches (info, facts);
+      pl_test_assert_tensor_matches (info, facts);
       if (info->n_elements == 0)
         continue;
       start = info->data - json_object_get_int_member (facts, "storage_offset") * (int64_t) pl_dtype_size (info->dtype);
