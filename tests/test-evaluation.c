@@ -7,6 +7,7 @@
 
 #include "app/pl-evaluation.h"
 #include "data/pl-snapshot.h"
+#include "model/pl-clip.h"
 #include "model/pl-error.h"
 #include "tests/pl-test-util.h"
 
@@ -159,28 +160,55 @@ test_cancelled_run_resumes_without_encoding_an_image_twice (void)
   g_autoptr(PlEvalRun) cancelled = pl_evaluation_run (&request, cancellable, cancel_after_two_images, &canceller, &error);
   g_autoptr(PlEvalRun) resumed = NULL;
   g_autoptr(PlEvalStore) store = NULL;
-  gint64 stored_before;
+  g_autoptr(PlClip) clip = NULL;
+  g_autoptr(GHashTable) kept = NULL;
+  const char *fingerprint;
 
   g_assert_null (cancelled);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
+  /* The cache is keyed by the checkpoint's full fingerprint. */
+  clip = pl_clip_load (request.checkpoint_path, NULL, NULL, &error);
+  g_assert_no_error (error);
+  fingerprint = pl_clip_get_fingerprint (clip);
   store = pl_eval_store_open (workspace, &error);
+  g_assert_no_error (error);
   {
     g_autoptr(GPtrArray) runs = pl_eval_store_list_runs (store, &error);
 
     g_assert_cmpuint (runs->len, ==, 0);   /* a cancelled run is not a result */
   }
-  stored_before = pl_eval_store_count_embeddings (store, PL_EVAL_EMBEDDING_IMAGE,
-                                                  "17488e43d79e97fc" /* not the full key: counts 0 */);
-  g_assert_cmpint (stored_before, ==, 0);
+  /* Batches of one image, committed one by one: the cancel came right after the second was stored,
+   * so exactly two of the five distinct images are kept; every text was done before the images. */
+  g_assert_cmpint (pl_eval_store_count_embeddings (store, PL_EVAL_EMBEDDING_IMAGE, fingerprint), ==, 2);
+  kept = pl_eval_store_list_embedded (store, PL_EVAL_EMBEDDING_IMAGE, fingerprint, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_hash_table_size (kept), ==, 2);
   g_clear_pointer (&store, pl_eval_store_free);
 
   resumed = pl_evaluation_run (&request, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  /* Two images were stored before the cancel; the resumed run encodes the other three. */
+  g_assert_cmpstr (resumed->checkpoint_fingerprint, ==, fingerprint);
+  /* Two images were stored before the cancel; the resumed run encodes the other three, and no text. */
   g_assert_cmpuint (resumed->images_encoded, ==, 3);
+  g_assert_cmpuint (resumed->texts_encoded, ==, 0);
   assert_metrics_equal_numpy (resumed->metrics);
   g_assert_cmpuint (canceller.reports, >, 0);
+
+  /* Now the five distinct images are stored once each, the two kept ones among them. */
+  store = pl_eval_store_open (workspace, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pl_eval_store_count_embeddings (store, PL_EVAL_EMBEDDING_IMAGE, fingerprint), ==, 5);
+  {
+    g_autoptr(GHashTable) all = pl_eval_store_list_embedded (store, PL_EVAL_EMBEDDING_IMAGE, fingerprint, &error);
+    GHashTableIter iter;
+    gpointer key;
+
+    g_assert_no_error (error);
+    g_hash_table_iter_init (&iter, kept);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_assert_true (g_hash_table_contains (all, key));
+  }
 }
 
 static void
