@@ -51,6 +51,7 @@ struct _PlEvaluatePage
   GHashTable     *metric_labels;    /* metric name -> GtkLabel */
 
   /* template children */
+  GtkWidget      *scroller;   /* bound so that dispose_template unparents it */
   AdwActionRow   *manifest_row;
   AdwActionRow   *checkpoint_row;
   AdwActionRow   *snapshot_row;
@@ -953,6 +954,7 @@ pl_evaluate_page_class_init (PlEvaluatePageClass *klass)
   g_type_ensure (PL_TYPE_BAR_CHART);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/phenolip/Explorer/pl-evaluate-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_bind_template_child (widget_class, PlEvaluatePage, scroller);
   gtk_widget_class_bind_template_child (widget_class, PlEvaluatePage, manifest_row);
   gtk_widget_class_bind_template_child (widget_class, PlEvaluatePage, checkpoint_row);
   gtk_widget_class_bind_template_child (widget_class, PlEvaluatePage, snapshot_row);

@@ -287,6 +287,21 @@ show_sidebar_action (GtkWidget  *widget,
   adw_leaflet_navigate (PL_WINDOW (widget)->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
+/* The Evaluate view: PhenoBench runs of the open checkpoint (pl-evaluate-page.c). */
+static void
+show_evaluate_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  PlWindow *self = PL_WINDOW (widget);
+
+  adw_window_title_set_title (self->content_title, _("PhenoBench Evaluation"));
+  adw_window_title_set_subtitle (self->content_title, NULL);
+  gtk_stack_set_visible_child_name (self->content_stack, "evaluate");
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  gtk_widget_grab_focus (GTK_WIDGET (self->evaluate_page));
+}
+
 static void
 show_images_action (GtkWidget  *widget,
                     const char *action_name,
@@ -508,6 +523,8 @@ pl_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Forward, 0, "win.go-forward", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.show-images", NULL, show_images_action);
+  gtk_widget_class_install_action (widget_class, "win.show-evaluate", NULL, show_evaluate_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.show-evaluate", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-toast", "s", show_toast_action);
   gtk_widget_class_install_action (widget_class, "win.copy-text", "s", copy_text_action);
   gtk_widget_class_install_action (widget_class, "win.about", NULL, about_action);

@@ -5,6 +5,7 @@
 #include "pl-window.h"
 
 #include "pl-analysis-page.h"
+#include "pl-evaluate-page.h"
 #include "pl-image-item.h"
 #include "pl-ontology-page.h"
 #include "pl-term-page.h"
@@ -47,6 +48,7 @@ struct _PlWindow
   AdwStatusPage        *failed_page;
   PlAnalysisPage       *analysis_page;
   PlTermPage           *term_page;
+  PlEvaluatePage       *evaluate_page;
   GtkRevealer          *demo_revealer;
   GtkRevealer          *progress_revealer;
   GtkLabel             *progress_label;

@@ -522,6 +522,7 @@ pl_window_class_init (PlWindowClass *klass)
   g_type_ensure (PL_TYPE_ANALYSIS_PAGE);
   g_type_ensure (PL_TYPE_ONTOLOGY_PAGE);
   g_type_ensure (PL_TYPE_TERM_PAGE);
+  g_type_ensure (PL_TYPE_EVALUATE_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/phenolip/Explorer/pl-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PlWindow, toast_overlay);
@@ -536,6 +537,7 @@ pl_window_class_init (PlWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlWindow, failed_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, analysis_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, term_page);
+  gtk_widget_class_bind_template_child (widget_class, PlWindow, evaluate_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, demo_revealer);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, progress_revealer);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, progress_label);
@@ -582,6 +584,7 @@ pl_window_new_for_session (PlSession *session,
   pl_analysis_page_set_session (self->analysis_page, self->session);
   pl_ontology_page_set_session (self->ontology_page, self->session);
   pl_term_page_set_session (self->term_page, self->session);
+  pl_evaluate_page_set_session (self->evaluate_page, self->session);
   g_signal_connect_object (self->session, "notify::ready", G_CALLBACK (session_ready_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::is-demo", G_CALLBACK (session_demo_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::status", G_CALLBACK (session_progress_cb), self, G_CONNECT_SWAPPED);
