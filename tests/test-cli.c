@@ -244,6 +244,271 @@ test_corrupt_checkpoint_exits_3_naming_the_file (void)
   g_assert_null (strstr (run.out, "embedding"));
 }
 
+/* ---- phenolip bench ----------------------------------------------------------------------------- */
+
+/* A snapshot of the demo ontology with the demo checkpoint's phenotype embeddings, built once with
+ * `phenolip kg import` and `phenolip kg embed` as a user would. */
+static const char *
+demo_snapshot (void)
+{
+  static char *path;
+
+  if (path == NULL)
+    {
+      g_autofree char *obo = g_build_filename (g_getenv ("PL_SOURCE_DIR"), "data", "demo", "hpo-demo.obo", NULL);
+      g_autofree char *model = demo_model ();
+      g_auto(Run) import = { 0 };
+      g_auto(Run) embed = { 0 };
+
+      path = g_build_filename (pl_test_tmpdir (), "bench-demo.snapshot", NULL);
+      run_phenolip (&import, "kg", "import", obo, "-o", path, NULL);
+      g_assert_cmpint (import.status, ==, 0);
+      run_phenolip (&embed, "kg", "embed", path, model, NULL);
+      g_assert_cmpint (embed.status, ==, 0);
+    }
+  return path;
+}
+
+static JsonObject *
+expected_evaluation (JsonParser *parser)
+{
+  g_autofree char *path = pl_test_fixture_path ("eval/expected.json");
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+/* `phenolip bench run` of the fixture benchmark into WORKSPACE, optionally with --json. */
+static void
+bench_run (Run        *run,
+           const char *workspace,
+           gboolean    json)
+{
+  g_autofree char *manifest = pl_test_fixture_path ("eval/bench.csv");
+  g_autofree char *model = demo_model ();
+
+  run_phenolip (run, "bench", "run", manifest, "--checkpoint", model, "--snapshot", demo_snapshot (),
+                "--workspace", workspace, json ? "--json" : NULL, NULL);
+}
+
+/* The overall scores of an exported run against numpy's (tests/reference/make_eval_fixtures.py;
+ * the demo checkpoint is the tiny fixture model). */
+static void
+assert_overall_equals_numpy (JsonObject *overall,
+                             JsonObject *want)
+{
+  const char *tasks[] = { "i2t", "t2i", "i2p", "p2i" };
+  const char *fields[] = { "r1", "r5", "r10", "r50", "median_rank" };
+
+  g_assert_cmpint (json_object_get_int_member (overall, "n_pairs"), ==, json_object_get_int_member (want, "n_pairs"));
+  g_assert_cmpint (json_object_get_int_member (overall, "n_phenotypes"), ==,
+                   json_object_get_int_member (want, "n_phenotypes"));
+  g_assert_cmpfloat (fabs (json_object_get_double_member (overall, "classification_top1") -
+                           json_object_get_double_member (want, "top1")), <, 1e-9);
+  g_assert_cmpfloat (fabs (json_object_get_double_member (overall, "classification_top5") -
+                           json_object_get_double_member (want, "top5")), <, 1e-9);
+  for (gsize t = 0; t < G_N_ELEMENTS (tasks); t++)
+    {
+      JsonObject *scores = json_object_get_object_member (want, tasks[t]);
+
+      for (gsize f = 0; f < G_N_ELEMENTS (fields); f++)
+        {
+          g_autofree char *name = g_strdup_printf ("%s_%s", tasks[t], fields[f]);
+
+          g_test_message ("%s", name);
+          g_assert_cmpfloat (fabs (json_object_get_double_member (overall, name) -
+                                   json_object_get_double_member (scores, fields[f])), <, 1e-9);
+        }
+      {
+        g_autofree char *queries = g_strdup_printf ("%s_queries", tasks[t]);
+
+        g_assert_cmpint (json_object_get_int_member (overall, queries), ==,
+                         json_object_get_int_member (scores, "queries"));
+      }
+    }
+}
+
+static void
+test_bench_run_equals_numpy_and_lists_what_it_left_out (void)
+{
+  g_autofree char *workspace = g_build_filename (pl_test_tmpdir (), "bench-run.sqlite", NULL);
+  g_autoptr(JsonParser) expected_parser = json_parser_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *expected = expected_evaluation (expected_parser);
+  g_auto(Run) first = { 0 };
+  g_auto(Run) again = { 0 };
+  JsonObject *run, *report;
+
+  bench_run (&first, workspace, TRUE);
+  g_assert_cmpint (first.status, ==, 0);
+  run = parse_object (parser, first.out);
+  g_assert_cmpint (json_object_get_int_member (run, "run"), ==, 1);
+  g_assert_true (json_object_get_boolean_member (run, "demo_checkpoint"));
+  /* 10 records: one malformed, one missing image; 8 pairs over 5 distinct images. */
+  g_assert_cmpint (json_object_get_int_member (run, "records"), ==, 10);
+  g_assert_cmpint (json_object_get_int_member (run, "pairs"), ==, json_object_get_int_member (expected, "pairs"));
+  g_assert_cmpint (json_object_get_int_member (run, "images_encoded"), ==, 5);
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (run, "templates")), ==,
+                   json_array_get_length (json_object_get_array_member (expected, "templates")));
+  report = json_object_get_object_member (run, "report");
+  g_assert_cmpint (json_object_get_int_member (report, "bad_records"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (report, "missing_images"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (report, "unresolved_names"), ==, 1);
+  assert_overall_equals_numpy (json_object_get_object_member (run, "overall"),
+                               json_object_get_object_member (expected, "overall"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (run, "systems")), ==,
+                    json_object_get_size (json_object_get_object_member (expected, "systems")));
+
+  /* The same again, for people: nothing encoded, the problems listed with their lines. */
+  bench_run (&again, workspace, FALSE);
+  g_assert_cmpint (again.status, ==, 0);
+  g_assert_nonnull (strstr (again.out, "Run 2,"));
+  g_assert_nonnull (strstr (again.out, "(demo checkpoint: random weights"));
+  g_assert_nonnull (strstr (again.out, "10 records, 8 pairs evaluated"));
+  g_assert_nonnull (strstr (again.out, "images 0 encoded + 8 cached, texts 0 + "));
+  g_assert_nonnull (strstr (again.out, "! 1 malformed records left out: line 10: full_matches"));
+  g_assert_nonnull (strstr (again.out, "'missing-image.png': does not exist"));
+  g_assert_nonnull (strstr (again.out, "'Not a phenotype at all'"));
+  g_assert_nonnull (strstr (again.out, "organ system"));
+}
+
+static void
+test_bench_list_show_compare_and_export_stored_runs (void)
+{
+  g_autofree char *workspace = g_build_filename (pl_test_tmpdir (), "bench-stored.sqlite", NULL);
+  g_autoptr(JsonParser) expected_parser = json_parser_new ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *expected = expected_evaluation (expected_parser);
+  guint n_systems = json_object_get_size (json_object_get_object_member (expected, "systems"));
+  g_auto(Run) one = { 0 };
+  g_auto(Run) two = { 0 };
+  g_auto(Run) list = { 0 };
+  g_auto(Run) show = { 0 };
+  g_auto(Run) compare = { 0 };
+  g_auto(Run) json = { 0 };
+  g_auto(Run) csv = { 0 };
+  g_auto(GStrv) lines = NULL;
+  JsonObject *exported;
+
+  bench_run (&one, workspace, TRUE);
+  g_assert_cmpint (one.status, ==, 0);
+  bench_run (&two, workspace, TRUE);
+  g_assert_cmpint (two.status, ==, 0);
+
+  /* A header, then the runs newest first. */
+  run_phenolip (&list, "bench", "list", "--workspace", workspace, NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  lines = g_strsplit (g_strchomp (list.out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_nonnull (strstr (lines[0], "started"));
+  g_assert_true (g_str_has_prefix (g_strchug (lines[1]), "2 "));
+  g_assert_true (g_str_has_prefix (g_strchug (lines[2]), "1 "));
+  g_assert_nonnull (strstr (lines[2], "model / bench.csv"));
+  g_clear_pointer (&lines, g_strfreev);
+
+  run_phenolip (&show, "bench", "show", "1", "--workspace", workspace, NULL);
+  g_assert_cmpint (show.status, ==, 0);
+  g_assert_true (g_str_has_prefix (show.out, "Run 1,"));
+  /* numpy's figures, as printed: top-1 12.50%, image->caption R@1 12.50 and R@10 100.00. */
+  g_assert_nonnull (strstr (show.out, "top-1  12.50%"));
+  g_assert_nonnull (strstr (show.out, "image->caption     R@1  12.50"));
+  g_assert_nonnull (strstr (show.out, "R@10 100.00"));
+  g_assert_nonnull (strstr (show.out, "organ system"));
+
+  /* Two runs of the same checkpoint and manifest: every difference is zero. */
+  run_phenolip (&compare, "bench", "compare", "1", "2", "--workspace", workspace, NULL);
+  g_assert_cmpint (compare.status, ==, 0);
+  g_assert_null (strstr (compare.out, "different manifests"));
+  lines = g_strsplit (g_strchomp (compare.out), "\n", -1);
+  {
+    guint metrics = 0;
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (g_regex_match_simple ("^(n_|classification_|i2t_|t2i_|i2p_|p2i_)", lines[i], 0, 0))
+        {
+          g_assert_true (g_str_has_suffix (lines[i], " +0.00"));
+          metrics++;
+        }
+    /* 3 counts, 2 classification scores, 4 tasks x (R@1, R@5, R@10, R@50, median rank, queries). */
+    g_assert_cmpuint (metrics, ==, 3 + 2 + 4 * 6);
+  }
+  g_assert_nonnull (strstr (compare.out, "classification_top1           12.50        12.50"));
+  g_clear_pointer (&lines, g_strfreev);
+
+  run_phenolip (&json, "bench", "export", "1", "--format", "json", "--workspace", workspace, NULL);
+  g_assert_cmpint (json.status, ==, 0);
+  exported = parse_object (parser, json.out);
+  g_assert_cmpint (json_object_get_int_member (exported, "run"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (exported, "pairs"), ==, 8);
+  assert_overall_equals_numpy (json_object_get_object_member (exported, "overall"),
+                               json_object_get_object_member (expected, "overall"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (exported, "systems")), ==, n_systems);
+
+  /* CSV: a header, then one row per scope (all pairs, then each system) and metric. */
+  run_phenolip (&csv, "bench", "export", "1", "--format", "csv", "--workspace", workspace, NULL);
+  g_assert_cmpint (csv.status, ==, 0);
+  lines = g_strsplit (csv.out, "\r\n", -1);
+  g_assert_cmpstr (lines[0], ==, "scope_id,scope_label,n_pairs,metric,value");
+  g_assert_cmpstr (lines[1], ==, ",all pairs,8,n_pairs,8");
+  g_assert_cmpstr (lines[4], ==, ",all pairs,8,classification_top1,12.5");
+  /* The last split item is what follows the final CRLF: nothing. */
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + (1 + n_systems) * (3 + 2 + 4 * 6) + 1);
+  g_assert_cmpstr (lines[g_strv_length (lines) - 1], ==, "");
+}
+
+static void
+test_bench_errors_exit_codes_and_messages (void)
+{
+  g_autofree char *workspace = g_build_filename (pl_test_tmpdir (), "bench-errors.sqlite", NULL);
+  g_autofree char *missing = g_build_filename (pl_test_tmpdir (), "no-such-manifest.csv", NULL);
+  g_autofree char *model = demo_model ();
+  g_auto(Run) no_verb = { 0 };
+  g_auto(Run) unknown = { 0 };
+  g_auto(Run) no_checkpoint = { 0 };
+  g_auto(Run) no_manifest = { 0 };
+  g_auto(Run) not_a_number = { 0 };
+  g_auto(Run) no_such_run = { 0 };
+  g_auto(Run) bad_format = { 0 };
+  g_auto(Run) one_run = { 0 };
+  g_auto(Run) help = { 0 };
+
+  run_phenolip (&no_verb, "bench", NULL);
+  g_assert_cmpint (no_verb.status, ==, 2);
+  g_assert_nonnull (strstr (no_verb.err, "phenolip bench run MANIFEST"));
+  run_phenolip (&help, "bench", "--help", NULL);
+  g_assert_cmpint (help.status, ==, 0);
+  g_assert_nonnull (strstr (help.out, "phenolip bench export RUN --format json|csv"));
+  run_phenolip (&unknown, "bench", "frobnicate", NULL);
+  g_assert_cmpint (unknown.status, ==, 2);
+  g_assert_nonnull (strstr (unknown.err, "unknown command 'frobnicate'"));
+  run_phenolip (&no_checkpoint, "bench", "run", missing, "--workspace", workspace, NULL);
+  g_assert_cmpint (no_checkpoint.status, ==, 2);
+  g_assert_nonnull (strstr (no_checkpoint.err, "--checkpoint and --snapshot are required"));
+
+  /* A manifest that is not there: an input failure naming the file; no run is stored. */
+  run_phenolip (&no_manifest, "bench", "run", missing, "--checkpoint", model, "--snapshot", demo_snapshot (),
+                "--workspace", workspace, NULL);
+  g_assert_cmpint (no_manifest.status, ==, 1);
+  g_assert_nonnull (strstr (no_manifest.err, missing));
+  g_assert_cmpstr (no_manifest.out, ==, "");
+
+  run_phenolip (&not_a_number, "bench", "show", "first", "--workspace", workspace, NULL);
+  g_assert_cmpint (not_a_number.status, ==, 2);
+  g_assert_nonnull (strstr (not_a_number.err, "expected one RUN number"));
+  run_phenolip (&no_such_run, "bench", "show", "99", "--workspace", workspace, NULL);
+  g_assert_cmpint (no_such_run.status, ==, 1);
+  g_assert_nonnull (strstr (no_such_run.err, "no evaluation run 99"));
+  g_assert_nonnull (strstr (no_such_run.err, workspace));
+  run_phenolip (&bad_format, "bench", "export", "1", "--format", "xml", "--workspace", workspace, NULL);
+  g_assert_cmpint (bad_format.status, ==, 2);
+  g_assert_nonnull (strstr (bad_format.err, "--format must be json or csv"));
+  run_phenolip (&one_run, "bench", "compare", "1", "--workspace", workspace, NULL);
+  g_assert_cmpint (one_run.status, ==, 2);
+  g_assert_nonnull (strstr (one_run.err, "expected two RUN numbers"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -258,5 +523,10 @@ main (int    argc,
   g_test_add_func ("/cli/embed-text-prints-pytorch-ids-and-embedding", test_embed_text_prints_pytorch_ids_and_embedding);
   g_test_add_func ("/cli/similarity-json-gives-cosine-and-logit", test_similarity_json_gives_cosine_and_logit);
   g_test_add_func ("/cli/corrupt-checkpoint-exits-3-naming-the-file", test_corrupt_checkpoint_exits_3_naming_the_file);
+  g_test_add_func ("/cli/bench-run-equals-numpy-and-lists-what-it-left-out",
+                   test_bench_run_equals_numpy_and_lists_what_it_left_out);
+  g_test_add_func ("/cli/bench-list-show-compare-and-export-stored-runs",
+                   test_bench_list_show_compare_and_export_stored_runs);
+  g_test_add_func ("/cli/bench-errors-exit-codes-and-messages", test_bench_errors_exit_codes_and_messages);
   return g_test_run ();
 }
