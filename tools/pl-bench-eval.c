@@ -360,6 +360,17 @@ timed_run (const PlEvalRequest *request,
   return run;
 }
 
+/* The one-minute load average (other processes competing for the cores), or -1. */
+static double
+load_average (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return -1;
+  return g_ascii_strtod (text, NULL);
+}
+
 /* The raw encoder over PATHS: decode a batch inline, encode it, all cores. Seconds. */
 static double
 time_raw_encoder (const char *checkpoint,
@@ -408,11 +419,12 @@ main (int    argc,
 {
   g_autoptr(GOptionContext) context = g_option_context_new ("MODEL TINY_MODEL SNAPSHOT IMAGES_DIR WORK_DIR OUT.json"
                                                             " - time PhenoBench evaluations");
-  int n_images = 64, n_pairs = 7817, n_labels = 1500;
+  int n_images = 64, n_pairs = 7817, n_labels = 1500, rounds = 1;
   gboolean skip_full = FALSE;
   GOptionEntry entries[] = {
     { "images", 0, 0, G_OPTION_ARG_INT, &n_images, "Distinct images of the throughput part (default 64)", "N" },
     { "pairs", 0, 0, G_OPTION_ARG_INT, &n_pairs, "Pairs of the cached-run manifest (default 7817)", "N" },
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "Rounds of the throughput part (default 1)", "N" },
     { "labels", 0, 0, G_OPTION_ARG_INT, &n_labels, "Phenotype names to draw from (default 1500)", "N" },
     { "skip-full", 0, 0, G_OPTION_ARG_NONE, &skip_full, "Leave out the full-size checkpoint part", NULL },
     G_OPTION_ENTRY_NULL
@@ -428,10 +440,10 @@ main (int    argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 7 || n_images < 1 || n_pairs < n_images
-      || n_labels < 1)
+      || n_labels < 1 || rounds < 1)
     {
       fprintf (stderr, "usage: pl-bench-eval MODEL TINY_MODEL SNAPSHOT IMAGES_DIR WORK_DIR OUT.json"
-                       " [--images N] [--pairs N] [--labels N] [--skip-full]\n");
+                       " [--images N] [--rounds N] [--pairs N] [--labels N] [--skip-full]\n");
       return 2;
     }
   model = argv[1];
@@ -468,9 +480,7 @@ main (int    argc,
       g_autofree char *manifest = g_build_filename (work, "eval-throughput.csv", NULL);
       g_autofree char *workspace = g_build_filename (work, "eval-throughput.sqlite", NULL);
       PlEvalRequest request = { 0 };
-      double raw, raw_after, total, images_to_end;
-      g_autoptr(PlEvalRun) decoder_run = NULL;
-      g_autoptr(PlEvalRun) inline_run = NULL;
+      double raw, total, images_to_end;
 
       for (int i = 0; i < n_images; i++)
         g_ptr_array_add (subset, images->pdata[i]);
@@ -488,29 +498,37 @@ main (int    argc,
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, batch);
 
-      raw = time_raw_encoder (model, subset, batch);
-      fprintf (stderr, "  %-34s %7.2f s\n", "raw encoder, all cores", raw);
-
       request.manifest_path = manifest;
       request.checkpoint_path = model;
       request.snapshot_path = snapshot;
       request.workspace_path = workspace;
       request.batch_size = batch;
-      remove_workspace (workspace);
-      decoder_run = timed_run (&request, b, "decoder_thread", &total, &images_to_end);
+      /* Rounds of the three, interleaved, so that a load that comes and goes (other processes on
+       * the machine) hits each alike; the report takes each one's best round. */
+      json_builder_set_member_name (b, "rounds");
+      json_builder_begin_array (b);
+      for (int r = 0; r < rounds; r++)
+        {
+          g_autoptr(PlEvalRun) decoder_run = NULL;
+          g_autoptr(PlEvalRun) inline_run = NULL;
 
-      request.no_decoder_thread = TRUE;
-      remove_workspace (workspace);
-      inline_run = timed_run (&request, b, "inline_decoding", &total, &images_to_end);
-      remove_workspace (workspace);
-
-      /* The reference again: drift between the first and the last measurement shows the noise. */
-      raw_after = time_raw_encoder (model, subset, batch);
-      fprintf (stderr, "  %-34s %7.2f s\n", "raw encoder again", raw_after);
-      json_builder_set_member_name (b, "raw_seconds");
-      json_builder_add_double_value (b, raw);
-      json_builder_set_member_name (b, "raw_again_seconds");
-      json_builder_add_double_value (b, raw_after);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "load_average");
+          json_builder_add_double_value (b, load_average ());
+          raw = time_raw_encoder (model, subset, batch);
+          fprintf (stderr, "  %-34s %7.2f s\n", "raw encoder, all cores", raw);
+          json_builder_set_member_name (b, "raw_seconds");
+          json_builder_add_double_value (b, raw);
+          request.no_decoder_thread = FALSE;
+          remove_workspace (workspace);
+          decoder_run = timed_run (&request, b, "decoder_thread", &total, &images_to_end);
+          request.no_decoder_thread = TRUE;
+          remove_workspace (workspace);
+          inline_run = timed_run (&request, b, "inline_decoding", &total, &images_to_end);
+          remove_workspace (workspace);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       json_builder_set_member_name (b, "raw_threads");
       json_builder_add_int_value (b, g_get_num_processors ());
       json_builder_end_object (b);
