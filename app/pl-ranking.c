@@ -14,7 +14,11 @@ struct _PlRanker {
   float              logit_scale;
   GHashTable        *row_of_term;  /* term id -> row + 1 */
   GHashTable        *system_labels;/* system id -> label */
+  GPtrArray         *system_ids;   /* char*: every system any row belongs to, indexed */
+  int               *row_systems;  /* indices into system_ids, row i's at [row_system_start[i], [i + 1]) */
+  int               *row_system_start; /* [n + 1] */
   float             *scores;       /* [n] scratch */
+  float             *weights;      /* [n] scratch: exp (logit - max logit) */
 };
 
 static void
@@ -72,7 +76,37 @@ pl_ranker_new (PlSnapshot         *snapshot,
 
       g_hash_table_insert (ranker->system_labels, g_strdup (ref->id), g_strdup (ref->label));
     }
+  /* Systems as small integers per row, so scoring 16,000 phenotypes does no string work. */
+  {
+    g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+    GArray *row_systems = g_array_new (FALSE, FALSE, sizeof (int));
+
+    ranker->system_ids = g_ptr_array_new_with_free_func (g_free);
+    ranker->row_system_start = g_new (int, ranker->matrix->n + 1);
+    for (int i = 0; i < ranker->matrix->n; i++)
+      {
+        ranker->row_system_start[i] = (int) row_systems->len;
+        for (char **sys = ranker->matrix->systems->pdata[i]; *sys != NULL; sys++)
+          {
+            gpointer found;
+            int k;
+
+            if (g_hash_table_lookup_extended (index, *sys, NULL, &found))
+              k = GPOINTER_TO_INT (found);
+            else
+              {
+                k = (int) ranker->system_ids->len;
+                g_ptr_array_add (ranker->system_ids, g_strdup (*sys));
+                g_hash_table_insert (index, ranker->system_ids->pdata[k], GINT_TO_POINTER (k));
+              }
+            g_array_append_val (row_systems, k);
+          }
+      }
+    ranker->row_system_start[ranker->matrix->n] = (int) row_systems->len;
+    ranker->row_systems = (int *) (void *) g_array_free (row_systems, FALSE);
+  }
   ranker->scores = g_new (float, ranker->matrix->n);
+  ranker->weights = g_new (float, ranker->matrix->n);
   return g_steal_pointer (&ranker);
 }
 
@@ -84,7 +118,11 @@ pl_ranker_free (PlRanker *ranker)
   g_clear_pointer (&ranker->row_of_term, g_hash_table_unref);
   g_clear_pointer (&ranker->system_labels, g_hash_table_unref);
   g_clear_pointer (&ranker->matrix, pl_phenotype_matrix_free);
+  g_clear_pointer (&ranker->system_ids, g_ptr_array_unref);
+  g_free (ranker->row_systems);
+  g_free (ranker->row_system_start);
   g_free (ranker->scores);
+  g_free (ranker->weights);
   g_free (ranker);
 }
 
@@ -153,9 +191,10 @@ pl_ranker_rank (PlRanker     *ranker,
   g_autoptr(PlRanking) ranking = g_new0 (PlRanking, 1);
   g_autofree guint8 *candidate = g_new (guint8, m->n);
   g_autofree int *heap = NULL;
-  g_autoptr(GHashTable) by_system = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree int *system_best = NULL;
+  g_autofree double *system_mass = NULL;
   double max_logit = -INFINITY, sum = 0;
-  int n_heap = 0;
+  int n_heap = 0, n_systems;
 
   /* scores[n] = M[n, dim] . e[dim] */
   cblas_sgemv (CblasRowMajor, CblasNoTrans, m->n, m->dim, 1.0f, m->vectors, m->dim,
@@ -188,22 +227,27 @@ pl_ranker_rank (PlRanker     *ranker,
         ranking->n_candidates++;
         max_logit = MAX (max_logit, (double) ranker->logit_scale * ranker->scores[i]);
       }
-  for (int i = 0; i < m->n; i++)
-    if (candidate[i])
-      sum += exp ((double) ranker->logit_scale * ranker->scores[i] - max_logit);
 
   ranking->phenotypes = g_ptr_array_new_with_free_func ((GDestroyNotify) ranked_phenotype_free);
   ranking->systems = g_ptr_array_new_with_free_func ((GDestroyNotify) system_score_free);
   top_k = MIN (top_k, ranking->n_candidates);
   heap = g_new (int, MAX (top_k, 1));
+  n_systems = (int) ranker->system_ids->len;
+  system_best = g_new (int, MAX (n_systems, 1));
+  system_mass = g_new0 (double, MAX (n_systems, 1));
+  for (int k = 0; k < n_systems; k++)
+    system_best[k] = -1;
 
   for (int i = 0; i < m->n; i++)
     {
-      double probability;
+      float weight;
 
       if (!candidate[i])
         continue;
-      probability = exp ((double) ranker->logit_scale * ranker->scores[i] - max_logit) / sum;
+      /* Softmax numerators, stable: exp (logit - max logit) <= 1. */
+      weight = expf ((float) ((double) ranker->logit_scale * ranker->scores[i] - max_logit));
+      ranker->weights[i] = weight;
+      sum += weight;
       if (top_k > 0)
         {
           if ((guint) n_heap < top_k)
@@ -220,31 +264,32 @@ pl_ranker_rank (PlRanker     *ranker,
             }
         }
       /* Each system: the best phenotype below it (max over descendants), and its share of the mass. */
-      for (char **s = m->systems->pdata[i]; *s != NULL; s++)
+      for (int r = ranker->row_system_start[i]; r < ranker->row_system_start[i + 1]; r++)
         {
-          PlSystemScore *score = g_hash_table_lookup (by_system, *s);
+          int k = ranker->row_systems[r];
 
-          if (score == NULL)
-            {
-              const char *label = g_hash_table_lookup (ranker->system_labels, *s);
-
-              score = g_new0 (PlSystemScore, 1);
-              score->system_id = g_strdup (*s);
-              score->label = g_strdup (label != NULL ? label : *s);
-              score->cosine = -INFINITY;
-              g_hash_table_insert (by_system, score->system_id, score);
-              g_ptr_array_add (ranking->systems, score);
-            }
-          score->probability += (float) probability;
-          if (ranker->scores[i] > score->cosine)
-            {
-              score->cosine = ranker->scores[i];
-              g_free (score->best_term_id);
-              g_free (score->best_term_label);
-              score->best_term_id = g_strdup (m->term_ids->pdata[i]);
-              score->best_term_label = g_strdup (m->labels->pdata[i]);
-            }
+          system_mass[k] += weight;
+          if (system_best[k] < 0 || ranker->scores[i] > ranker->scores[system_best[k]])
+            system_best[k] = i;
         }
+    }
+  for (int k = 0; k < n_systems; k++)
+    {
+      PlSystemScore *score;
+      const char *label;
+      int best = system_best[k];
+
+      if (best < 0)
+        continue;
+      label = g_hash_table_lookup (ranker->system_labels, ranker->system_ids->pdata[k]);
+      score = g_new0 (PlSystemScore, 1);
+      score->system_id = g_strdup (ranker->system_ids->pdata[k]);
+      score->label = g_strdup (label != NULL ? label : score->system_id);
+      score->cosine = ranker->scores[best];
+      score->probability = (float) (system_mass[k] / sum);
+      score->best_term_id = g_strdup (m->term_ids->pdata[best]);
+      score->best_term_label = g_strdup (m->labels->pdata[best]);
+      g_ptr_array_add (ranking->systems, score);
     }
   g_ptr_array_sort (ranking->systems, compare_systems);
 
@@ -258,7 +303,7 @@ pl_ranker_rank (PlRanker     *ranker,
       p->label = g_strdup (m->labels->pdata[i]);
       p->cosine = ranker->scores[i];
       p->logit = ranker->logit_scale * ranker->scores[i];
-      p->probability = (float) (exp ((double) p->logit - max_logit) / sum);
+      p->probability = (float) (ranker->weights[i] / sum);
       p->systems = g_ptr_array_new_with_free_func (g_free);
       for (char **s = m->systems->pdata[i]; *s != NULL; s++)
         g_ptr_array_add (p->systems, g_strdup (*s));
