@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Renders screenshots of PhenoLIP Explorer's main views into docs/screenshots/ under Xvfb with
-# ImageMagick's `import`: analysis, ontology, term page, dark style and a narrow (360 px) window.
+# ImageMagick's `import`: analysis, ontology, term page, dark style, a narrow (360 px) window, and the
+# Evaluate view (light and dark) after two runs of the fixture benchmark.
 #   tools/screenshots.sh [BUILD_DIR]      (default: build; needs xvfb-run and imagemagick)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -26,3 +27,5 @@ shoot ontology 1200 800 ontology
 shoot term     1200 800 term
 shoot dark     1200 800 analysis --dark
 shoot narrow   360  720 analysis
+shoot evaluate 1200 900 evaluate
+shoot evaluate-dark 1200 900 evaluate --dark

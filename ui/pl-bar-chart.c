@@ -122,7 +122,7 @@ pl_bar_chart_measure (GtkWidget      *widget,
 
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
-      *minimum = 240;
+      *minimum = 200;
       *natural = 560;
     }
   else

@@ -430,7 +430,8 @@ history_loaded (GObject      *source,
   for (guint i = 0; i < self->runs->len; i++)
     {
       PlEvalRun *run = self->runs->pdata[i];
-      g_autofree char *name = describe_run (run);
+      /* Short: a dropdown is as wide as its longest item. */
+      g_autofree char *name = g_strdup_printf (_("Run %" G_GINT64_FORMAT " (%.10s)"), run->id, run->started);
 
       gtk_list_box_append (self->history_list, history_row_new (run));
       gtk_string_list_append (names, name);
