@@ -113,9 +113,10 @@ describe_run (const PlEvalRun *run)
 {
   g_autofree char *checkpoint = g_path_get_basename (run->checkpoint_path);
   g_autofree char *manifest = g_path_get_basename (run->manifest_path);
+  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, run->id);
 
   /* TRANSLATORS: run number, date, checkpoint file, manifest file */
-  return g_strdup_printf (_("Run %" G_GINT64_FORMAT " · %s · %s on %s"), run->id, run->started, checkpoint, manifest);
+  return g_strdup_printf (_("Run %s · %s · %s on %s"), id, run->started, checkpoint, manifest);
 }
 
 /* ---- metrics and chart ----------------------------------------------------------------------- */
@@ -310,8 +311,8 @@ compare_changed_cb (PlEvaluatePage *self)
     }
   x = self->runs->pdata[a];
   y = self->runs->pdata[b];
-  head_a = g_strdup_printf (_("Run %" G_GINT64_FORMAT), x->id);
-  head_b = g_strdup_printf (_("Run %" G_GINT64_FORMAT), y->id);
+  head_a = g_strdup_printf ("#%" G_GINT64_FORMAT, x->id);
+  head_b = g_strdup_printf ("#%" G_GINT64_FORMAT, y->id);
   add_grid_label (self->compare_grid, _("Metric"), 0, row, TRUE, NULL, NULL);
   add_grid_label (self->compare_grid, head_a, 1, row, TRUE, NULL, NULL);
   add_grid_label (self->compare_grid, head_b, 2, row, TRUE, NULL, NULL);
@@ -431,7 +432,9 @@ history_loaded (GObject      *source,
     {
       PlEvalRun *run = self->runs->pdata[i];
       /* Short: a dropdown is as wide as its longest item. */
-      g_autofree char *name = g_strdup_printf (_("Run %" G_GINT64_FORMAT " (%.10s)"), run->id, run->started);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, run->id);
+      /* TRANSLATORS: run number, its date */
+      g_autofree char *name = g_strdup_printf (_("Run %s (%.10s)"), id, run->started);
 
       gtk_list_box_append (self->history_list, history_row_new (run));
       gtk_string_list_append (names, name);
@@ -606,10 +609,11 @@ run_finished (GObject      *source,
   else
     {
       g_autofree char *done = NULL, *duration = format_duration (run->duration);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, run->id);
 
       gtk_progress_bar_set_fraction (self->progress_bar, 1.0);
       /* TRANSLATORS: run number, duration */
-      done = g_strdup_printf (_("Run %" G_GINT64_FORMAT " finished in %s"), run->id, duration);
+      done = g_strdup_printf (_("Run %s finished in %s"), id, duration);
       set_status (self, done);
       g_clear_pointer (&self->finished, pl_eval_run_free);
       self->finished = run;
