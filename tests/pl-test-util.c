@@ -102,3 +102,12 @@ pl_test_read_file (const char *path)
   g_assert_no_error (error);
   return g_bytes_new_take (contents, length);
 }
+
+double
+pl_test_time_scale (void)
+{
+  const char *value = g_getenv ("PL_TEST_TIME_SCALE");
+  double scale = value != NULL ? g_ascii_strtod (value, NULL) : 1.0;
+
+  return scale >= 1.0 ? scale : 1.0;
+}

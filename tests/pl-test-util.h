@@ -16,6 +16,10 @@ const char *pl_test_tmpdir     (void);
 char *pl_test_write_file       (const char *name,
                                 const void *data,
                                 gsize       length);
+/* How much slower than an optimised build this one runs (PL_TEST_TIME_SCALE, default 1): the
+ * sanitizer suite sets 4, the same factor as meson's --timeout-multiplier for it. Latency limits
+ * that tests assert are multiplied by it. */
+double pl_test_time_scale     (void);
 /* Reads a whole file or fails the test. */
 GBytes *pl_test_read_file      (const char *path);
 
