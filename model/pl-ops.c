@@ -191,9 +191,9 @@ exp_scalar (float x)
 }
 
 /* GELU(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, through the normal tail
- * h = erfc(a) / 2 = exp(-a^2) G(a) / 2 with a = |x| / sqrt 2 and G(a) ~ erfc(a) exp(a^2) a
- * rational function: x (1 - h) for x >= 0, x h below. One branch where erf needs two, and
- * negative x keep their relative precision, which 1 + erf(x / sqrt 2) would cancel away. */
+ * h = erfc(a) / 2 = exp(-a^2) G(a) / 2, with a = |x| / sqrt 2 and G = p / q a rational function
+ * fitted to erfc(a) exp(a^2): x (1 - h) for x >= 0, x h below. One branch where erf needs two,
+ * and negative x keep their relative precision, which 1 + erf(x / sqrt 2) would cancel away. */
 PL_KERNEL float
 gelu_scalar (float x)
 {
@@ -220,8 +220,8 @@ gelu_scalar (float x)
 
 /* --- Element-wise operations ------------------------------------------------------------- */
 
-/* Blocks go through a local array, so the loops on it need no aliasing checks (which -O2 does
- * not emit) and a short last block is padded with zeros. */
+/* Blocks go through a local array, so that the loops on it need no aliasing checks (which -O2
+ * does not emit) and a short last block can be padded. */
 PL_KERNEL void
 load_block_padded (float block[PL_BLOCK], const float *x, size_t len, float padding)
 {

@@ -21,6 +21,7 @@
 #define MAX_REPEATS 64
 
 static guint64 rng_state = 88172645463325252ull;
+static GPtrArray *allocations;  /* every random_array, freed at exit */
 
 static double
 now (void)
@@ -37,6 +38,7 @@ random_array (size_t n, float scale)
 {
   float *p = g_new (float, n);
 
+  g_ptr_array_add (allocations, p);
   for (size_t i = 0; i < n; i++)
     {
       rng_state ^= rng_state << 13;
@@ -190,11 +192,7 @@ bench_vit (const PlVitWeights *v, int n_images, int repeats)
             " plain sgemm %dx%dx%d %6.1f GFLOP/s; ratio %.2f\n",
             n_images, ms, ms / n_images, gflops, fc1.m, fc1.n, fc1.k, plain_gflops, gflops / plain_gflops);
   }
-  g_free (pixels);
   g_free (out);
-  g_free (fc1.a);
-  g_free (fc1.b);
-  g_free (fc1.c);
 }
 
 static void
@@ -239,6 +237,7 @@ main (int argc, char **argv)
   PlVitWeights vit;
   PlBertWeights bert;
 
+  allocations = g_ptr_array_new_with_free_func (g_free);
   openblas_set_num_threads (threads);
   printf ("OpenBLAS %s, %d threads; ViT-B/16 %.2f GFLOP/image\n",
           openblas_get_corename (), threads, pl_vit_flops_per_image (&(PlVitConfig) { 224, 16, 768, 12, 12, 3072, 512, 1e-6f }) / 1e9);
@@ -249,5 +248,8 @@ main (int argc, char **argv)
   bench_bert (&bert, 1, 8, repeats);
   bench_bert (&bert, 32, 8, repeats);
   bench_bert (&bert, 32, 32, repeats);
+  g_free (vit.blocks);
+  g_free (bert.layers);
+  g_ptr_array_unref (allocations);
   return 0;
 }
