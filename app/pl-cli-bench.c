@@ -152,16 +152,17 @@ bench_run (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("MANIFEST - evaluate a checkpoint on a PhenoBench manifest");
   g_autofree char *checkpoint = NULL, *snapshot = NULL, *workspace = NULL;
   g_auto(GStrv) templates = NULL;
-  gboolean json = FALSE, no_decoder = FALSE;
+  gboolean json = FALSE, no_decoder = FALSE, decoder_thread = FALSE;
   int threads = 0, batch = 0;
   GOptionEntry entries[] = {
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, "The checkpoint (file or folder)", "C" },
     { "snapshot", 's', 0, G_OPTION_ARG_FILENAME, &snapshot, "The PhenoKG snapshot that resolves phenotypes", "S" },
     { "workspace", 'w', 0, G_OPTION_ARG_FILENAME, &workspace, "Workspace database (default: in the user data folder)", "W" },
     { "template", 0, 0, G_OPTION_ARG_STRING_ARRAY, &templates, "A classification prompt, {} = label (repeat)", "TEXT" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Encoder threads (default: cores - 1, one decodes)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Encoder threads (default: all cores on two cores; cores - 1 beside a decoder thread on more)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per forward pass (default 8)", "N" },
     { "no-decoder-thread", 0, 0, G_OPTION_ARG_NONE, &no_decoder, "Decode images in the encoder's thread", NULL },
+    { "decoder-thread", 0, 0, G_OPTION_ARG_NONE, &decoder_thread, "Decode images in a thread of their own", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the finished run as JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -187,7 +188,8 @@ bench_run (int    argc,
   request.templates = (const char * const *) templates;
   request.threads = threads;
   request.batch_size = batch;
-  request.no_decoder_thread = no_decoder;
+  request.decoding = no_decoder ? PL_EVAL_DECODING_INLINE
+                   : decoder_thread ? PL_EVAL_DECODING_THREAD : PL_EVAL_DECODING_AUTO;
 
   evaluator = pl_evaluator_new ();
   sigint = g_unix_signal_add (SIGINT, on_interrupt, &job);

@@ -203,6 +203,7 @@ decoder_thread (gpointer data)
 
 typedef struct {
   const PlEvalRequest *request;
+  gboolean             inline_decoding;  /* decode in the encoder's thread, no decoder thread */
   GCancellable        *cancellable;
   PlEvalProgressFunc   progress;
   gpointer             user_data;
@@ -555,17 +556,17 @@ embed_images (Run     *run,
   pipeline.cached = cached;
   pipeline.clip = run->clip;
   pipeline.cancellable = run->cancellable;
-  pipeline.capacity = run->request->no_decoder_thread ? G_MAXUINT : (guint) (QUEUE_BATCHES * batch_size);
+  pipeline.capacity = run->inline_decoding ? G_MAXUINT : (guint) (QUEUE_BATCHES * batch_size);
   g_mutex_init (&pipeline.mutex);
   g_cond_init (&pipeline.cond);
   g_queue_init (&pipeline.items);
-  if (!run->request->no_decoder_thread)
+  if (!run->inline_decoding)
     decoder = g_thread_new ("pl-eval-decoder", decoder_thread, &pipeline);
 
   {
-    g_autoptr(GHashTable) seen = run->request->no_decoder_thread
+    g_autoptr(GHashTable) seen = run->inline_decoding
                                  ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) : NULL;
-    g_autoptr(GHashTable) failed = run->request->no_decoder_thread
+    g_autoptr(GHashTable) failed = run->inline_decoding
                                    ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free) : NULL;
     int next = 0;
 
@@ -819,14 +820,20 @@ pl_evaluation_run (const PlEvalRequest *request,
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   int saved_threads = pl_clip_get_threads ();
   int cores = (int) g_get_num_processors ();
+  /* Decoding takes about 5% of encoding. On two cores a decoder thread would take a whole core
+   * from the encoder's OpenBLAS threads for that (measured by tools/pl-bench-eval: 65% slower than
+   * decoding inline), so it only pays from three cores on, where it costs the encoder a third or less. */
+  gboolean inline_decoding = request->decoding == PL_EVAL_DECODING_INLINE ||
+                             (request->decoding == PL_EVAL_DECODING_AUTO && cores <= 2);
   int threads = request->threads > 0 ? request->threads
-                : request->no_decoder_thread ? cores : MAX (1, cores - 1);
+                : inline_decoding ? cores : MAX (1, cores - 1);
   const char * const *templates = request->templates && request->templates[0] ? request->templates
                                                                               : pl_default_phenotype_templates;
   PlEvalRun *result = NULL;
   guint n_used = 0;
 
   run.request = request;
+  run.inline_decoding = inline_decoding;
   run.cancellable = cancellable;
   run.progress = progress;
   run.user_data = user_data;

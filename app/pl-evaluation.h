@@ -15,17 +15,25 @@ G_BEGIN_DECLS
 #define PL_EVAL_DEFAULT_BATCH 8
 #define PL_EVAL_TEXT_CHUNK 64
 
+/* Where images are decoded during a run. */
+typedef enum {
+  PL_EVAL_DECODING_AUTO,    /* a decoder thread from three cores on, inline on one or two */
+  PL_EVAL_DECODING_INLINE,  /* in the encoder's thread, between batches */
+  PL_EVAL_DECODING_THREAD,  /* a decoder thread reads ahead while the encoder works */
+} PlEvalDecoding;
+
 typedef struct {
   const char         *manifest_path;    /* PhenoBench CSV or JSON lines */
   const char         *checkpoint_path;  /* file or folder, as pl_clip_load takes it */
   const char         *snapshot_path;    /* PhenoKG snapshot: phenotype names, ids and organ systems */
   const char         *workspace_path;   /* NULL: pl_evaluation_default_workspace () */
   const char * const *templates;        /* classification prompts, "{}" = label; NULL: the default set */
-  /* OpenBLAS threads of the encoder; 0: one less than the cores (at least 1), since one decoder
-   * thread reads, hashes and preprocesses the next images while the encoder works. */
+  /* OpenBLAS threads of the encoder; 0: all cores when decoding inline, else one less than the
+   * cores, since one decoder thread reads, hashes and preprocesses the next images while the
+   * encoder works. A decoder thread is used from three cores on (on two it costs more than it saves). */
   int                 threads;
   int                 batch_size;       /* 0: PL_EVAL_DEFAULT_BATCH */
-  gboolean            no_decoder_thread; /* decode in the encoder's thread (for measurements) */
+  PlEvalDecoding      decoding;
 } PlEvalRequest;
 
 typedef enum {

@@ -149,10 +149,13 @@ cancel_after_two_images (const PlEvalProgress *progress,
     g_cancellable_cancel (c->cancellable);
 }
 
+/* Run for both ways of decoding images: in the encoder's thread, and in a decoder thread ahead of it. */
 static void
-test_cancelled_run_resumes_without_encoding_an_image_twice (void)
+test_cancelled_run_resumes_without_encoding_an_image_twice (gconstpointer data)
 {
-  g_autofree char *workspace = g_build_filename (pl_test_tmpdir (), "resume.sqlite", NULL);
+  PlEvalDecoding decoding = GPOINTER_TO_INT (data);
+  g_autofree char *name = g_strdup_printf ("resume-%d.sqlite", decoding);
+  g_autofree char *workspace = g_build_filename (pl_test_tmpdir (), name, NULL);
   PlEvalRequest request = request_for (workspace);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Canceller canceller = { cancellable, 0 };
@@ -269,8 +272,12 @@ main (int    argc,
   g_assert_true (pl_snapshot_import (obo, snapshot_path, NULL, &error));
   g_test_add_func ("/evaluation/run-equals-numpy-and-reports-what-it-could-not-use",
                    test_run_equals_numpy_and_reports_what_it_could_not_use);
-  g_test_add_func ("/evaluation/cancelled-run-resumes-without-encoding-an-image-twice",
-                   test_cancelled_run_resumes_without_encoding_an_image_twice);
+  g_test_add_data_func ("/evaluation/cancelled-run-resumes-without-encoding-an-image-twice/inline-decoding",
+                        GINT_TO_POINTER (PL_EVAL_DECODING_INLINE),
+                        test_cancelled_run_resumes_without_encoding_an_image_twice);
+  g_test_add_data_func ("/evaluation/cancelled-run-resumes-without-encoding-an-image-twice/decoder-thread",
+                        GINT_TO_POINTER (PL_EVAL_DECODING_THREAD),
+                        test_cancelled_run_resumes_without_encoding_an_image_twice);
   g_test_add_func ("/evaluation/evaluator-reports-progress-in-the-callers-context",
                    test_evaluator_reports_progress_in_the_callers_context);
   return g_test_run ();

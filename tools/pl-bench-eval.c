@@ -339,7 +339,7 @@ timed_run (const PlEvalRequest *request,
   json_builder_set_member_name (b, "encoder_threads");
   json_builder_add_int_value (b, run->threads);
   json_builder_set_member_name (b, "decoder_thread");
-  json_builder_add_boolean_value (b, !request->no_decoder_thread);
+  json_builder_add_boolean_value (b, request->decoding != PL_EVAL_DECODING_INLINE);
   json_builder_set_member_name (b, "pairs");
   json_builder_add_int_value (b, run->n_pairs);
   json_builder_set_member_name (b, "phenotypes");
@@ -520,16 +520,16 @@ main (int    argc,
           fprintf (stderr, "  %-34s %7.2f s\n", "raw encoder, all cores", raw);
           json_builder_set_member_name (b, "raw_seconds");
           json_builder_add_double_value (b, raw);
-          request.no_decoder_thread = FALSE;
+          request.decoding = PL_EVAL_DECODING_THREAD;
           remove_workspace (workspace);
           decoder_run = timed_run (&request, b, "decoder_thread", &total, &images_to_end);
-          request.no_decoder_thread = TRUE;
+          request.decoding = PL_EVAL_DECODING_INLINE;
           remove_workspace (workspace);
           inline_run = timed_run (&request, b, "inline_decoding", &total, &images_to_end);
           remove_workspace (workspace);
           /* Not a default, but the request allows it: the decoder thread beside as many encoder
            * threads as cores (the decoder sleeps most of the time). */
-          request.no_decoder_thread = FALSE;
+          request.decoding = PL_EVAL_DECODING_THREAD;
           request.threads = (int) g_get_num_processors ();
           oversubscribed_run = timed_run (&request, b, "decoder_thread_all_cores", &total, &images_to_end);
           request.threads = 0;
