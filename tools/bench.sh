@@ -104,3 +104,21 @@ print(f"  second run {s['seconds']:6.2f} s ({s['images_cached']} images and {s['
       f" {s['images_encoded'] + s['texts_encoded']} encoded; metrics {s['metrics_seconds']:.2f} s) (target < 5 s)"
       + ("" if c["same_metrics"] else "  -- METRICS DIFFER FROM THE FIRST RUN"))
 PYEOF
+
+# ---- The Explorer window: start-up, drop to ranked list, tree and search on the full HPO ----
+# A real window (Xvfb, cairo renderer, when there is no display); each figure beside a reference
+# from the same run (a bare GTK window, the model's encoding time, the snapshot's own queries).
+UI_SNAPSHOT=build/bench-hpo.snapshot
+if [ ! -f "$UI_SNAPSHOT" ] && [ -f "$HPO_JSON" ]; then
+  build/app/phenolip kg import "$HPO_JSON" -o "$UI_SNAPSHOT" >&2
+fi
+UI_IMAGES=(../shared/data/images/retina.jpg ../shared/data/images/ihc.png ../shared/data/images/microaneurysms.png)
+[ -d ../shared/data/images ] || UI_IMAGES=(data/demo/retina.jpg)
+ui_display=()
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  ui_display=(env PL_BENCH_XVFB=1 GDK_DEBUG=gl-disable GSK_RENDERER=cairo xvfb-run -a -s "-screen 0 1280x1024x24")
+fi
+echo "==> The Explorer window (tools/bench-ui)" >&2
+env PL_DEMO_DIR="$PWD/data/demo" GSETTINGS_BACKEND=memory GTK_A11Y=none NO_AT_BRIDGE=1 \
+  "${ui_display[@]}" build/tools/bench-ui --repeats "${UI_REPEATS:-5}" \
+  $([ -f "$UI_SNAPSHOT" ] && echo --snapshot "$UI_SNAPSHOT") "${UI_IMAGES[@]}"
