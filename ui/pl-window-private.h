@@ -44,6 +44,7 @@ struct _PlWindow
   PlOntologyPage       *ontology_page;
   AdwWindowTitle       *content_title;
   GtkStack             *content_stack;
+  GtkSpinner           *waiting_spinner;
   AdwStatusPage        *welcome_page;
   AdwStatusPage        *failed_page;
   PlAnalysisPage       *analysis_page;

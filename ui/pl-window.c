@@ -533,6 +533,7 @@ pl_window_class_init (PlWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PlWindow, ontology_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, PlWindow, waiting_spinner);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, welcome_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, failed_page);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, analysis_page);
@@ -548,10 +549,22 @@ pl_window_class_init (PlWindowClass *klass)
   pl_window_class_init_actions (widget_class);
 }
 
+/* The spinner animates only while its page shows: a spinning spinner keeps the frame clock (and
+ * a core) busy even on a page that is not visible. */
+static void
+content_page_changed_cb (PlWindow *self)
+{
+  gtk_spinner_set_spinning (self->waiting_spinner,
+                            g_strcmp0 (gtk_stack_get_visible_child_name (self->content_stack), "waiting") == 0);
+}
+
 static void
 pl_window_init (PlWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (self->content_stack, "notify::visible-child-name",
+                           G_CALLBACK (content_page_changed_cb), self, G_CONNECT_SWAPPED);
+  content_page_changed_cb (self);
 
   self->images = g_list_store_new (PL_TYPE_IMAGE_ITEM);
   self->history = g_ptr_array_new_with_free_func (history_entry_free);
