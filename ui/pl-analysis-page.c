@@ -207,20 +207,62 @@ make_system_row (PlSystemScore *system,
   return row;
 }
 
+/* The rows past the first INITIAL_ROWS are built when asked for: laying out 25 rows of wrapped
+ * labels and breadcrumbs takes a frame of 150 ms or more, 10 rows a third of that. */
+#define INITIAL_ROWS 10
+
+static void
+append_phenotype_rows (PlAnalysisPage *self,
+                       PlRanking      *ranking,
+                       guint           from,
+                       guint           to)
+{
+  float best_probability = 0;
+
+  for (guint i = 0; i < ranking->phenotypes->len; i++)
+    best_probability = MAX (best_probability, ((PlRankedPhenotype *) g_ptr_array_index (ranking->phenotypes, i))->probability);
+  for (guint i = from; i < to && i < ranking->phenotypes->len; i++)
+    gtk_list_box_append (self->phenotypes_list,
+                         make_phenotype_row (self, i + 1, g_ptr_array_index (ranking->phenotypes, i), best_probability));
+}
+
+static void
+show_more_clicked_cb (GtkButton      *button,
+                      PlAnalysisPage *self)
+{
+  PlRanking *ranking = self->analysis != NULL ? self->analysis->ranking : NULL;
+  GtkWidget *row = gtk_widget_get_ancestor (GTK_WIDGET (button), GTK_TYPE_LIST_BOX_ROW);
+
+  if (row != NULL)
+    gtk_list_box_remove (self->phenotypes_list, row);
+  if (ranking != NULL)
+    append_phenotype_rows (self, ranking, INITIAL_ROWS, ranking->phenotypes->len);
+}
+
 static void
 show_ranking (PlAnalysisPage *self,
               PlRanking      *ranking)
 {
-  float best_probability = 0;
-
   clear_list (self->phenotypes_list);
   if (ranking == NULL)
     return;
-  for (guint i = 0; i < ranking->phenotypes->len; i++)
-    best_probability = MAX (best_probability, ((PlRankedPhenotype *) g_ptr_array_index (ranking->phenotypes, i))->probability);
-  for (guint i = 0; i < ranking->phenotypes->len; i++)
-    gtk_list_box_append (self->phenotypes_list,
-                         make_phenotype_row (self, i + 1, g_ptr_array_index (ranking->phenotypes, i), best_probability));
+  append_phenotype_rows (self, ranking, 0, INITIAL_ROWS);
+  if (ranking->phenotypes->len > INITIAL_ROWS)
+    {
+      guint rest = ranking->phenotypes->len - INITIAL_ROWS;
+      g_autofree char *text = g_strdup_printf (g_dngettext (NULL, "Show %u More Phenotype", "Show %u More Phenotypes", rest),
+                                               rest);
+      GtkWidget *button = gtk_button_new_with_label (text);
+      GtkWidget *row = gtk_list_box_row_new ();
+
+      gtk_widget_add_css_class (button, "flat");
+      gtk_widget_set_margin_top (button, 6);
+      gtk_widget_set_margin_bottom (button, 6);
+      g_signal_connect_object (button, "clicked", G_CALLBACK (show_more_clicked_cb), self, 0);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), button);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+      gtk_list_box_append (self->phenotypes_list, row);
+    }
 }
 
 static void
@@ -301,7 +343,10 @@ static void
 row_activated_cb (PlAnalysisPage *self,
                   GtkListBoxRow  *row)
 {
-  g_signal_emit (self, signals[TERM_ACTIVATED], 0, g_object_get_data (G_OBJECT (row), "term-id"));
+  const char *term_id = g_object_get_data (G_OBJECT (row), "term-id");
+
+  if (term_id != NULL)
+    g_signal_emit (self, signals[TERM_ACTIVATED], 0, term_id);
 }
 
 static void
