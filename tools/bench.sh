@@ -78,8 +78,8 @@ if a:
           f" (1-min load average before each: {', '.join('%.1f' % r['load_average'] for r in rounds)})")
     print(f"  raw encoder (pl_clip_load_image + pl_clip_encode_images, {a['raw_threads']} threads): {n / raw:.2f} images/s"
           f" ({raw:.1f} s; rounds: {', '.join('%.1f' % r['raw_seconds'] for r in rounds)} s)")
-    designs = (("decoder_thread", "decoder thread + {t} encoder thread(s) (the default)"),
-               ("inline_decoding", "decoding inline, {t} encoder thread(s) (--no-decoder-thread)"),
+    designs = (("decoder_thread", "decoder thread + {t} encoder thread(s) (--decoder-thread; the default from 3 cores)"),
+               ("inline_decoding", "decoding inline, {t} encoder thread(s) (--no-decoder-thread; the default on 1-2 cores)"),
                ("decoder_thread_all_cores", "decoder thread + {t} encoder thread(s) (--threads {t})"))
     speed = {}
     for key, name in designs:
