@@ -11,6 +11,7 @@ ap.add_argument("engine")
 ap.add_argument("torch")
 ap.add_argument("--images", nargs="+", required=True)
 ap.add_argument("--rss-kb", type=int)
+ap.add_argument("--torch-single", help="bench_torch.py JSON with OPENBLAS_NUM_THREADS=1")
 ap.add_argument("--checkpoint-bytes", type=int)
 a = ap.parse_args()
 c = json.load(open(a.engine))
@@ -38,13 +39,26 @@ rows = [
 ]
 print(f"\nModel benchmark: engine with {c['threads']} OpenBLAS threads vs PyTorch {t['versions'].get('torch', '')}"
       f" (best of its thread counts and of padded/trimmed text batches); medians of {c['repeats']} runs\n")
-print(f"{'case':34} {'engine ms':>10} {'PyTorch ms':>11} {'ratio':>7}  PyTorch setting")
+single = json.load(open(a.torch_single)) if a.torch_single else None
+
+
+def torch_single(prefix):
+    cases = single["timings_ms"]["1"] if single else {}
+    times = [ms for name, ms in cases.items() if name == prefix or name.startswith(prefix + "_")]
+    return min(times) if times else None
+
+
+print(f"{'case':34} {'engine ms':>10} {'PyTorch ms':>11} {'ratio':>7}  {'1-thread':>9} {'ratio':>7}  PyTorch's fastest setting")
 for label, ms, key in rows:
     best = torch_best(key)
+    one = torch_single(key)
+    one_text = f"{one:9.1f} {ms / one:6.2f}x" if one else f"{'-':>9} {'':>7}"
     if best is None:
         print(f"{label:34} {ms:10.1f} {'-':>11}")
         continue
-    print(f"{label:34} {ms:10.1f} {best[0]:11.1f} {ms / best[0]:6.2f}x  {best[1]}")
+    print(f"{label:34} {ms:10.1f} {best[0]:11.1f} {ms / best[0]:6.2f}x  {one_text}  {best[1]}")
+print("(PyTorch ms: its fastest setting, whose matrix products use both cores through OpenBLAS even at"
+      " torch.set_num_threads(1);\n 1-thread: torch and OpenBLAS both limited to one thread)")
 
 gflop = c["vit_gflop_per_image"]
 for n, key, sg in ((1, "image_b1_ms", "sgemm_b1_gflops"), (8, "image_b8_ms", "sgemm_b8_gflops")):

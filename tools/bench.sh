@@ -25,9 +25,15 @@ build/tools/pl-bench-model "$MODEL" "${IMAGES[@]}" --texts tools/bench-texts.jso
 echo "==> PyTorch" >&2
 $PY tests/reference/bench_torch.py "$MODEL" --images "${IMAGES[@]}" --texts-json tools/bench-texts.json \
   --threads 1,2 --repeats "$REPEATS" --out build/bench-torch.json >/dev/null
+# torch.set_num_threads (1) does not limit Debian's OpenBLAS, whose matrix products then still use
+# both cores; this run limits both, for the strictly single-threaded figure beside the fastest one.
+echo "==> PyTorch, strictly one thread (OPENBLAS_NUM_THREADS=1)" >&2
+OPENBLAS_NUM_THREADS=1 $PY tests/reference/bench_torch.py "$MODEL" --images "${IMAGES[@]}" \
+  --texts-json tools/bench-texts.json --threads 1 --repeats "$REPEATS" --out build/bench-torch-1.json >/dev/null
 echo "==> Peak memory of phenolip embed-image" >&2
 rss_kb=$( { /usr/bin/time -f '%M' build/app/phenolip embed-image "$MODEL" "${IMAGES[0]}" >/dev/null; } 2>&1 | tail -1)
-$PY tools/bench-report.py build/bench-engine.json build/bench-torch.json --images "${IMAGES[@]}" \
+$PY tools/bench-report.py build/bench-engine.json build/bench-torch.json --torch-single build/bench-torch-1.json \
+  --images "${IMAGES[@]}" \
   --rss-kb "$rss_kb" --checkpoint-bytes "$(stat -c %s "$MODEL/open_clip_pytorch_model.bin")"
 
 # ---- PhenoKG snapshot, phenotype embeddings and ranking ----
