@@ -111,3 +111,19 @@ pl_test_time_scale (void)
 
   return scale >= 1.0 ? scale : 1.0;
 }
+
+void
+pl_test_iterate_until (PlTestCondition condition,
+                       gpointer        data,
+                       const char     *what,
+                       guint           timeout_seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_seconds * pl_test_time_scale () * G_USEC_PER_SEC);
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Timed out waiting for %s", what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}

@@ -20,6 +20,13 @@ char *pl_test_write_file       (const char *name,
  * sanitizer suite sets 4, the same factor as meson's --timeout-multiplier for it. Latency limits
  * that tests assert are multiplied by it. */
 double pl_test_time_scale     (void);
+/* Runs the default main context until CONDITION (DATA) holds; fails the test naming WHAT after
+ * TIMEOUT_SECONDS (scaled by pl_test_time_scale). */
+typedef gboolean (*PlTestCondition) (gpointer data);
+void pl_test_iterate_until    (PlTestCondition condition,
+                               gpointer        data,
+                               const char     *what,
+                               guint           timeout_seconds);
 /* Reads a whole file or fails the test. */
 GBytes *pl_test_read_file      (const char *path);
 

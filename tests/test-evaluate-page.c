@@ -44,21 +44,13 @@ tick (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-typedef gboolean (*Condition) (gpointer data);
-
+/* Every wait here ends within 300 s (x the build's slowdown) or fails the test. */
 static void
-iterate_until (Condition   condition,
-               gpointer    data,
-               const char *what)
+iterate_until (PlTestCondition  condition,
+               gpointer         data,
+               const char      *what)
 {
-  gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
-
-  while (!condition (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("Timed out waiting for %s", what);
-      g_main_context_iteration (NULL, TRUE);
-    }
+  pl_test_iterate_until (condition, data, what, 300);
 }
 
 static gboolean
