@@ -34,6 +34,7 @@ struct _PlWindow
   guint                 history_index; /* the entry shown; history->len when none */
   guint                 n_pasted;
   gboolean              starting;
+  gboolean              had_model;     /* the session was ready once: model changes now animate */
 
   /* template children */
   AdwToastOverlay      *toast_overlay;

@@ -379,6 +379,7 @@ session_ready_cb (PlWindow   *self,
 
   if (!pl_session_get_ready (session))
     return;
+  self->had_model = TRUE;
   /* Analyse what waited for the checkpoint, and again what the previous checkpoint ranked. */
   for (guint i = 0; i < n; i++)
     {
@@ -397,7 +398,16 @@ session_demo_cb (PlWindow   *self,
                  GParamSpec *pspec,
                  PlSession  *session)
 {
+  /* The notice for the model the window starts with is part of its first look, so it appears at
+   * once: sliding it in as the session became ready re-laid out the whole window (and restyled
+   * the status page's clamp) in every frame for 250 ms, 17 frames on an otherwise idle window.
+   * A later change of model (the user's doing) slides it in or out. */
+  guint duration = gtk_revealer_get_transition_duration (self->demo_revealer);
+
+  if (!self->had_model)
+    gtk_revealer_set_transition_duration (self->demo_revealer, 0);
   gtk_revealer_set_reveal_child (self->demo_revealer, pl_session_get_is_demo (session));
+  gtk_revealer_set_transition_duration (self->demo_revealer, duration);
 }
 
 static void
