@@ -306,7 +306,7 @@ hf_config_heads (const char *checkpoint_dir,
   if (!json_get_int (root, "num_attention_heads", &heads, path, error))
     return -1;
   if (heads > 0)
-    *source = g_strdup_printf ("%s (num_attention_heads)", path);
+    *source = g_strdup_printf ("num_attention_heads in %s", path);
   return heads;
 }
 
