@@ -76,6 +76,8 @@ typedef struct {
   float *cls_q;     /* [n_texts, width]: the [CLS] queries of the last layer */
   float *proj;      /* [n_texts, proj_hidden]: the projection's hidden layer */
   int   *row_start; /* [n_texts]: first row of each text in x, its [CLS] */
+  uint8_t *key_mask;  /* [n_rows]: 0 for a token attention leaves out as a key (config->pad_id) */
+  uint8_t *masked;    /* [n_texts]: whether the text has such a token */
 } BertBuffers;
 
 static size_t
@@ -183,9 +185,10 @@ bert_layer (const PlBertLayer *layer,
     {
       const float *qkv = b->qkv + (size_t) b->row_start[i] * 3 * width;  /* [lengths[i], 3 * width] */
 
-      pl_attention (b->h + (size_t) b->row_start[i] * width, width,
-                    qkv, 3 * width, qkv + width, qkv + 2 * width, 3 * width,
-                    lengths[i], lengths[i], config->n_heads, head_dim, scale, b->attention);
+      pl_attention_masked (b->h + (size_t) b->row_start[i] * width, width,
+                           qkv, 3 * width, qkv + width, qkv + 2 * width, 3 * width,
+                           lengths[i], lengths[i], config->n_heads, head_dim, scale,
+                           b->masked[i] ? b->key_mask + b->row_start[i] : NULL, b->attention);
     }
   pl_linear_accumulate (b->x, b->h, layer->attn_out_w, layer->attn_out_b, n_rows, width, width);
   pl_layernorm (b->x, b->x, layer->attn_ln_w, layer->attn_ln_b, n_rows, width, config->ln_eps);
@@ -218,9 +221,10 @@ bert_last_layer (const PlBertLayer  *layer,
     {
       const float *qkv = b->qkv + (size_t) b->row_start[i] * 3 * width;
 
-      pl_attention (b->cls_h + (size_t) i * width, width,
-                    b->cls_q + (size_t) i * width, width, qkv + width, qkv + 2 * width, 3 * width,
-                    1, lengths[i], config->n_heads, head_dim, scale, b->attention);
+      pl_attention_masked (b->cls_h + (size_t) i * width, width,
+                           b->cls_q + (size_t) i * width, width, qkv + width, qkv + 2 * width, 3 * width,
+                           1, lengths[i], config->n_heads, head_dim, scale,
+                           b->masked[i] ? b->key_mask + b->row_start[i] : NULL, b->attention);
     }
   pl_linear_accumulate (b->cls, b->cls_h, layer->attn_out_w, layer->attn_out_b, n_texts, width, width);
   pl_layernorm (b->cls, b->cls, layer->attn_ln_w, layer->attn_ln_b, n_texts, width, config->ln_eps);
@@ -255,6 +259,17 @@ pl_bert_encode (const PlBertWeights *weights,
   if (!bert_texts_are_valid (config, ids, offsets, lengths, n_texts, &n_rows))
     return;
   bert_buffers_init (&b, &scratch, config, lengths, n_texts, n_rows);
+  b.key_mask = g_malloc (n_rows);
+  b.masked = g_malloc0 (n_texts);
+  for (int i = 0; i < n_texts; i++)
+    for (int p = 0; p < lengths[i]; p++)
+      {
+        gboolean keep = !config->mask_pad || ids[(size_t) offsets[i] + p] != config->pad_id;
+
+        b.key_mask[b.row_start[i] + p] = keep;
+        if (!keep)
+          b.masked[i] = TRUE;
+      }
 
   bert_embed (weights, ids, offsets, lengths, n_texts, n_rows, &b);
   for (int l = 0; l + 1 < config->n_layers; l++)
@@ -279,6 +294,8 @@ pl_bert_encode (const PlBertWeights *weights,
                  config->embed_dim);
     }
 
+  g_free (b.key_mask);
+  g_free (b.masked);
   pl_scratch_clear (&scratch);
 }
 

@@ -20,6 +20,10 @@ typedef struct {
   int   proj_hidden;    /* 640; 0 when the projection is a single linear layer */
   int   embed_dim;      /* 512 */
   float ln_eps;         /* 1e-12 */
+  /* open_clip's attention mask is ids != config.pad_token_id: a [PAD] typed inside a text is
+   * left out as a key. Off (FALSE) unless set. */
+  gboolean mask_pad;
+  int32_t  pad_id;
 } PlBertConfig;
 
 typedef struct {

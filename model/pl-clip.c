@@ -276,11 +276,13 @@ known_hf_heads (const char *name)
   return 0;
 }
 
-/* The Hugging Face config.json in the folder text_cfg.hf_model_name names, beside the checkpoint. */
+/* The Hugging Face config.json in the folder text_cfg.hf_model_name names, beside the checkpoint:
+ * its head count (0 when there is no such file) and pad_token_id (left as it is when absent). */
 static int
 hf_config_heads (const char *checkpoint_dir,
                  const char *hf_model_name,
                  char      **source,
+                 int32_t    *pad_id,
                  GError    **error)
 {
   g_autofree char *path = NULL;
@@ -305,6 +307,14 @@ hf_config_heads (const char *checkpoint_dir,
   root = json_node_get_object (json_parser_get_root (parser));
   if (!json_get_int (root, "num_attention_heads", &heads, path, error))
     return -1;
+  if (json_object_has_member (root, "pad_token_id"))
+    {
+      JsonNode *node = json_object_get_member (root, "pad_token_id");
+
+      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64 &&
+          json_node_get_int (node) >= 0 && json_node_get_int (node) <= G_MAXINT32)
+        *pad_id = (int32_t) json_node_get_int (node);
+    }
   if (heads > 0)
     *source = g_strdup_printf ("num_attention_heads in %s", path);
   return heads;
@@ -621,7 +631,10 @@ bind_text (PlClip            *clip,
       return FALSE;
     }
 
-  heads = hf_config_heads (checkpoint_dir, cfg->hf_model_name, &clip->text_heads_source, error);
+  /* As open_clip: the attention mask is ids != config.pad_token_id (BertConfig's default is 0). */
+  c->mask_pad = TRUE;
+  c->pad_id = 0;
+  heads = hf_config_heads (checkpoint_dir, cfg->hf_model_name, &clip->text_heads_source, &c->pad_id, error);
   if (heads < 0)
     return FALSE;
   if (heads > 0)

@@ -509,12 +509,13 @@ pl_attention_scratch_size (int n_queries, int n_tokens)
 }
 
 void
-pl_attention (float *out, int ld_out,
-              const float *q, int ld_q,
-              const float *k, const float *v, int ld_kv,
-              int n_queries, int n_tokens,
-              int n_heads, int head_dim, float scale,
-              float *scratch)
+pl_attention_masked (float *out, int ld_out,
+                     const float *q, int ld_q,
+                     const float *k, const float *v, int ld_kv,
+                     int n_queries, int n_tokens,
+                     int n_heads, int head_dim, float scale,
+                     const uint8_t *key_mask,
+                     float *scratch)
 {
   float *scores = scratch;                                   /* [n_queries, n_tokens] */
   float *inv_sums = scratch + (size_t) n_queries * n_tokens; /* [n_queries] */
@@ -527,10 +528,27 @@ pl_attention (float *out, int ld_out,
       float *out_h = out + (size_t) h * head_dim;     /* [n_queries, head_dim] */
 
       /* scores = exp(scale q k^T - row max); the softmax's division by the row sums is applied
-       * to out_h, head_dim wide instead of n_tokens. */
+       * to out_h, head_dim wide instead of n_tokens. A masked key scores -inf: exp gives 0. */
       pl_gemm_nt (n_queries, n_tokens, head_dim, scale, q_h, ld_q, k_h, ld_kv, 0.0f, scores, n_tokens);
+      if (key_mask != NULL)
+        for (int j = 0; j < n_tokens; j++)
+          if (!key_mask[j])
+            for (int r = 0; r < n_queries; r++)
+              scores[(size_t) r * n_tokens + j] = -INFINITY;
       pl_softmax_numerators (scores, n_tokens, n_queries, n_tokens, inv_sums);
       pl_gemm_nn (n_queries, head_dim, n_tokens, 1.0f, scores, n_tokens, v_h, ld_kv, 0.0f, out_h, ld_out);
       pl_scale_rows (out_h, ld_out, n_queries, head_dim, inv_sums);
     }
+}
+
+void
+pl_attention (float *out, int ld_out,
+              const float *q, int ld_q,
+              const float *k, const float *v, int ld_kv,
+              int n_queries, int n_tokens,
+              int n_heads, int head_dim, float scale,
+              float *scratch)
+{
+  pl_attention_masked (out, ld_out, q, ld_q, k, v, ld_kv, n_queries, n_tokens, n_heads, head_dim, scale,
+                       NULL, scratch);
 }

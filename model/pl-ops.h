@@ -8,6 +8,7 @@
 
 #include <glib.h>
 #include <stddef.h>
+#include <stdint.h>
 
 G_BEGIN_DECLS
 
@@ -105,6 +106,15 @@ void   pl_attention              (float *out, int ld_out,
                                   const float *k, const float *v, int ld_kv,
                                   int n_queries, int n_tokens,
                                   int n_heads, int head_dim, float scale,
+                                  float *scratch);
+/* The same with keys left out: token j is attended to only where key_mask[j] is non-zero (NULL: all),
+ * as Hugging Face's BERT masks padding (its weight in every softmax is exactly 0). */
+void   pl_attention_masked       (float *out, int ld_out,
+                                  const float *q, int ld_q,
+                                  const float *k, const float *v, int ld_kv,
+                                  int n_queries, int n_tokens,
+                                  int n_heads, int head_dim, float scale,
+                                  const uint8_t *key_mask,
                                   float *scratch);
 size_t pl_attention_scratch_size (int n_queries, int n_tokens);
 

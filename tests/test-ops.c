@@ -415,6 +415,38 @@ test_attention_matches_naive_and_first_query_alone (void)
     g_assert_cmpfloat (first[i], ==, qkv[2 * W + i]);
 }
 
+/* A masked key gets no weight: the result equals attention over the sequence with that token's
+ * row taken out (computed by the naive double-precision reference). */
+static void
+test_masked_key_equals_the_token_left_out (void)
+{
+  enum { T = 9, H = 2, D = 4, W = H * D, LEFT_OUT = 4 };
+  float qkv[T * 3 * W], reduced[(T - 1) * 3 * W], out[T * W], scratch[T * T + T];
+  double expected[(T - 1) * W];
+  uint8_t mask[T];
+
+  fill_pattern (qkv, T * 3 * W, 7);
+  for (int i = 0; i < T * 3 * W; i++)
+    qkv[i] *= 3.0f;
+  for (int t = 0, r = 0; t < T; t++)
+    {
+      mask[t] = t != LEFT_OUT;
+      if (t != LEFT_OUT)
+        memcpy (reduced + (size_t) r++ * 3 * W, qkv + (size_t) t * 3 * W, sizeof (float) * 3 * W);
+    }
+  pl_attention_masked (out, W, qkv, 3 * W, qkv + W, qkv + 2 * W, 3 * W, T, T, H, D, 0.5f, mask, scratch);
+  naive_attention (expected, reduced, T - 1, H, D, 0.5f);
+  /* Every query but the left-out one's own row, which exists here but not in the reduced input. */
+  for (int t = 0, r = 0; t < T; t++)
+    {
+      if (t == LEFT_OUT)
+        continue;
+      for (int i = 0; i < W; i++)
+        g_assert_cmpfloat_with_epsilon (out[t * W + i], expected[r * W + i], 2e-6);
+      r++;
+    }
+}
+
 static void
 test_gather_rows (void)
 {
@@ -478,6 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/patches/make-convolution-a-product", test_patches_make_convolution_a_product);
   g_test_add_func ("/ops/attention/matches-naive-and-first-query-alone",
                    test_attention_matches_naive_and_first_query_alone);
+  g_test_add_func ("/ops/attention/masked-key-equals-the-token-left-out", test_masked_key_equals_the_token_left_out);
   g_test_add_func ("/ops/rows/gather", test_gather_rows);
   g_test_add_func ("/ops/scratch/aligned-and-disjoint", test_scratch_buffers_are_aligned_and_disjoint);
 

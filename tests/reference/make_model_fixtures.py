@@ -513,6 +513,8 @@ TEXTS = [
     "hemorrhage retinal",
     "",
     " ".join(["Abnormal retinal vasculature with hemorrhages, exudates and microaneurysms."] * 30),
+    # Special tokens typed into a text keep their ids; open_clip then masks a [PAD] as padding.
+    "Retinal [PAD] hemorrhage with [MASK] spots",
 ]
 IMAGES = ["retina.jpg", "microaneurysms.png", "ihc.png", "BrainT1Slice.png", "FatMRISlice.png"]
 
@@ -600,7 +602,8 @@ def main():
         temb = model.encode_text(ids, normalize=True)
         clean = open_clip.tokenizer._clean_whitespace
         for t, row, e in zip(TEXTS, ids, temb):
-            n = int((row != tokenizer.tokenizer.pad_token_id).sum())
+            # Up to the last non-padding token: a [PAD] typed inside the text stays in the ids.
+            n = int((row != tokenizer.tokenizer.pad_token_id).nonzero().max()) + 1
             exp["texts"].append({"text": t, "cleaned": clean(t), "ids": row[:n].tolist(), "embedding": r(e)})
         txt_emb = torch.stack([torch.tensor(t["embedding"]) for t in exp["texts"]])
         sim = model.encode_image(torch.stack(xs), normalize=True) @ temb.t()
