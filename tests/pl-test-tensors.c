@@ -10,12 +10,7 @@ JsonObject *
 pl_test_expected_tensors (JsonParser *parser,
               const char *file_name)
 {
-  g_autofree char *path = pl_test_fixture_path ("checkpoints/expected.json");
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+  return json_object_get_object_member (pl_test_load_fixture_object (parser, "checkpoints/expected.json"),
                                         file_name);
 }
 

@@ -127,3 +127,16 @@ pl_test_iterate_until (PlTestCondition condition,
       g_main_context_iteration (NULL, TRUE);
     }
 }
+
+JsonObject *
+pl_test_load_fixture_object (JsonParser *parser,
+                             const char *name)
+{
+  g_autofree char *path = pl_test_fixture_path (name);
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}

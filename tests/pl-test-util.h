@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -27,6 +28,10 @@ void pl_test_iterate_until    (PlTestCondition condition,
                                gpointer        data,
                                const char     *what,
                                guint           timeout_seconds);
+/* Parses tests/fixtures/NAME with PARSER and returns its root object (alive as long as PARSER), or
+ * fails the test. */
+JsonObject *pl_test_load_fixture_object (JsonParser *parser,
+                                         const char *name);
 /* Reads a whole file or fails the test. */
 GBytes *pl_test_read_file      (const char *path);
 

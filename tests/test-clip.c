@@ -17,13 +17,8 @@ static JsonParser *expected_parser;
 static void
 load_expected (void)
 {
-  g_autofree char *path = pl_test_fixture_path ("tiny/expected.json");
-  g_autoptr(GError) error = NULL;
-
   expected_parser = json_parser_new ();
-  json_parser_load_from_file (expected_parser, path, &error);
-  g_assert_no_error (error);
-  expected = json_node_get_object (json_parser_get_root (expected_parser));
+  expected = pl_test_load_fixture_object (expected_parser, "tiny/expected.json");
 }
 
 static char *

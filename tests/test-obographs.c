@@ -231,16 +231,11 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *expected_path = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  expected_path = pl_test_fixture_path ("hpo/expected.json");
-  if (!json_parser_load_from_file (parser, expected_path, &error))
-    g_error ("%s", error->message);
-  expected = json_node_get_object (json_parser_get_root (parser));
+  expected = pl_test_load_fixture_object (parser, "hpo/expected.json");
   g_test_add_func ("/obographs/real-2023-release-has-16874-live-terms-16561-phenotypic", test_real_release_counts);
   g_test_add_func ("/obographs/known-terms-match-the-python-reference", test_known_terms_match_reference);
   g_test_add_func ("/obographs/reads-synonyms-alt-ids-and-obsolete-terms", test_reads_synonyms_alt_ids_and_obsolete_terms);

@@ -298,18 +298,14 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *path = NULL;
   g_autofree char *model = NULL;
   g_autoptr(GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
   pl_clip_set_threads (1);
-  path = pl_test_fixture_path ("ranking/expected.json");
   expected_parser = json_parser_new ();
-  json_parser_load_from_file (expected_parser, path, &error);
-  g_assert_no_error (error);
-  expected = json_node_get_object (json_parser_get_root (expected_parser));
+  expected = pl_test_load_fixture_object (expected_parser, "ranking/expected.json");
   model = pl_test_fixture_path ("tiny/open_clip_pytorch_model.bin");
   clip = pl_clip_load (model, NULL, NULL, &error);
   g_assert_no_error (error);

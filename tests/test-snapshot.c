@@ -334,16 +334,11 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autofree char *expected_path = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  expected_path = pl_test_fixture_path ("hpo/expected.json");
-  if (!json_parser_load_from_file (parser, expected_path, &error))
-    g_error ("%s", error->message);
-  expected = json_node_get_object (json_parser_get_root (parser));
+  expected = pl_test_load_fixture_object (parser, "hpo/expected.json");
   g_test_add_func ("/snapshot/info-records-source-version-and-counts", test_info_records_source_and_counts);
   g_test_add_func ("/snapshot/known-terms-paths-ancestors-systems-match-reference", test_known_terms_match_reference);
   g_test_add_func ("/snapshot/alt-id-resolves-and-obsolete-term-points-onward", test_alt_id_resolves_and_obsolete_term_points_onward);
