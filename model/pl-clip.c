@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model/pl-error.h"
+#include "model/pl-parallel.h"
 
 #define PL_DEFAULT_CONTEXT_LENGTH 256
 #define PL_TEXT_BATCH_TOKENS      4096  /* tokens per pl_bert_encode call: bounds scratch memory */
@@ -1146,13 +1147,12 @@ pl_clip_encode_texts (const PlClip       *clip,
 void
 pl_clip_set_threads (int n_threads)
 {
-  int cores = (int) g_get_num_processors ();
-
-  openblas_set_num_threads (CLAMP (n_threads, 1, MAX (cores, 1)));
+  /* The model's own pool splits the work; OpenBLAS runs single-threaded inside each part. */
+  pl_parallel_set_threads (n_threads);
 }
 
 int
 pl_clip_get_threads (void)
 {
-  return openblas_get_num_threads ();
+  return pl_parallel_get_threads ();
 }

@@ -88,7 +88,8 @@ void                pl_clip_encode_token_ids     (const PlClip  *clip,
                                                   int            n_texts,
                                                   float         *out);
 
-/* Sets the OpenBLAS thread count for all model work (clamped to 1..number of cores). */
+/* Sets the threads all model work uses (clamped to 1..number of cores, at most 8): the model's own
+ * pool of pl-parallel.h, with OpenBLAS single-threaded inside each part. */
 void                pl_clip_set_threads          (int n_threads);
 int                 pl_clip_get_threads          (void);
 

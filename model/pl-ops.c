@@ -7,6 +7,8 @@
  * from tools/fit-gelu-exp-constants.py. */
 #include "pl-ops.h"
 
+#include "pl-parallel.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -77,16 +79,81 @@ pl_scratch_clear (PlScratch *scratch)
 
 /* --- Matrix products --------------------------------------------------------------------- */
 
+/* Below this many multiply-adds a product runs whole in the calling thread: handing it to the
+ * pool would cost more than it saves. */
+#define PL_PARALLEL_MIN_MACS (1 << 18)
+#define PL_COLUMN_ALIGN 16  /* columns per part come in multiples of this (64-byte lines) */
+
+typedef struct {
+  gboolean     transpose_b;  /* b is [n, k] (NT) rather than [k, n] (NN) */
+  int          m, n, k;
+  float        alpha, beta;
+  const float *a, *b, *bias;
+  int          lda, ldb, ldc;
+  float       *c;
+  enum { BIAS_NONE, BIAS_FIRST, BIAS_AFTER } bias_mode;
+} GemmJob;
+
+/* Part INDEX of COUNT: the columns [n0, n1) of c, through a single-threaded OpenBLAS call. With
+ * BIAS_FIRST those columns of c are set to the bias first (and beta must be 1); with BIAS_AFTER
+ * the bias is added to them after the product. */
+static void
+gemm_part (gpointer data, int index, int count)
+{
+  const GemmJob *job = data;
+  const float *b;
+  int n0, n1;
+
+  pl_parallel_range (job->n, PL_COLUMN_ALIGN, index, count, &n0, &n1);
+  if (n1 <= n0)
+    return;
+  if (job->bias_mode == BIAS_FIRST)
+    for (int r = 0; r < job->m; r++)
+      memcpy (job->c + (size_t) r * job->ldc + n0, job->bias + n0, (n1 - n0) * sizeof (float));
+  b = job->transpose_b ? job->b + (size_t) n0 * job->ldb : job->b + n0;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, job->transpose_b ? CblasTrans : CblasNoTrans,
+               job->m, n1 - n0, job->k, job->alpha, job->a, job->lda, b, job->ldb,
+               job->beta, job->c + n0, job->ldc);
+  if (job->bias_mode == BIAS_AFTER)
+    pl_add_bias (job->c + n0, job->ldc, job->bias + n0, job->m, n1 - n0);
+}
+
+static void
+gemm_run (GemmJob *job)
+{
+  if (job->m <= 0 || job->n <= 0)
+    return;
+  if (job->k <= 0)
+    {
+      /* c = beta c (+ bias): what sgemm does with an empty sum, done here as BLAS may not */
+      for (int r = 0; r < job->m; r++)
+        for (int j = 0; j < job->n; j++)
+          {
+            float *cij = job->c + (size_t) r * job->ldc + j;
+
+            *cij = job->bias_mode == BIAS_FIRST ? job->bias[j] : (job->beta == 0.0f ? 0.0f : job->beta * *cij);
+            if (job->bias_mode == BIAS_AFTER)
+              *cij += job->bias[j];
+          }
+      return;
+    }
+  if ((double) job->m * job->n * job->k < PL_PARALLEL_MIN_MACS)
+    gemm_part (job, 0, 1);
+  else
+    pl_parallel_run (gemm_part, job, MAX (1, job->n / PL_COLUMN_ALIGN));
+}
+
 void
 pl_gemm_nt (int m, int n, int k,
             float alpha, const float *a, int lda,
             const float *b, int ldb,
             float beta, float *c, int ldc)
 {
-  if (m <= 0 || n <= 0 || k <= 0)
-    return;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k,
-               alpha, a, lda, b, ldb, beta, c, ldc);
+  GemmJob job = { TRUE, m, n, k, alpha, beta, a, b, NULL, lda, ldb, ldc, c, BIAS_NONE };
+
+  if (k <= 0)
+    return;  /* as before: an empty product leaves c alone */
+  gemm_run (&job);
 }
 
 void
@@ -95,10 +162,11 @@ pl_gemm_nn (int m, int n, int k,
             const float *b, int ldb,
             float beta, float *c, int ldc)
 {
-  if (m <= 0 || n <= 0 || k <= 0)
+  GemmJob job = { FALSE, m, n, k, alpha, beta, a, b, NULL, lda, ldb, ldc, c, BIAS_NONE };
+
+  if (k <= 0)
     return;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k,
-               alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_run (&job);
 }
 
 void
@@ -110,10 +178,10 @@ pl_linear (float *y, int ldy,
   /* With beta = 0 OpenBLAS first clears y in a pass of its own; writing the bias there instead
    * and accumulating onto it (beta = 1) costs that pass only, and adds the bias as PyTorch's
    * addmm does. */
-  if (bias != NULL)
-    for (int r = 0; r < n_rows; r++)
-      memcpy (y + (size_t) r * ldy, bias, n_out * sizeof (float));
-  pl_gemm_nt (n_rows, n_out, n_in, 1.0f, x, n_in, w, n_in, bias != NULL ? 1.0f : 0.0f, y, ldy);
+  GemmJob job = { TRUE, n_rows, n_out, n_in, 1.0f, bias != NULL ? 1.0f : 0.0f, x, w, bias,
+                  n_in, n_in, ldy, y, bias != NULL ? BIAS_FIRST : BIAS_NONE };
+
+  gemm_run (&job);
 }
 
 void
@@ -122,9 +190,10 @@ pl_linear_accumulate (float *y,
                       const float *w, const float *bias,
                       int n_rows, int n_in, int n_out)
 {
-  pl_gemm_nt (n_rows, n_out, n_in, 1.0f, x, n_in, w, n_in, 1.0f, y, n_out);
-  if (bias != NULL)
-    pl_add_bias (y, n_out, bias, n_rows, n_out);
+  GemmJob job = { TRUE, n_rows, n_out, n_in, 1.0f, 1.0f, x, w, bias,
+                  n_in, n_in, n_out, y, bias != NULL ? BIAS_AFTER : BIAS_NONE };
+
+  gemm_run (&job);
 }
 
 /* --- Scalar kernels, inlined into the block loops ---------------------------------------- */
@@ -265,8 +334,8 @@ pl_exp (float *y, const float *x, size_t n)
     }
 }
 
-PL_VECTOR_CLONES void
-pl_gelu (float *x, size_t n)
+PL_VECTOR_CLONES static void
+gelu_serial (float *x, size_t n)
 {
   for (size_t i = 0; i < n; i += PL_BLOCK)
     {
@@ -278,6 +347,36 @@ pl_gelu (float *x, size_t n)
         block[j] = gelu_scalar (block[j]);
       store_block (x + i, block, len);
     }
+}
+
+/* Element-wise passes over at least this many floats are split across the pool. */
+#define PL_PARALLEL_MIN_FLOATS (1 << 16)
+
+typedef struct {
+  float *x;
+  size_t n;
+} GeluJob;
+
+static void
+gelu_part (gpointer data, int index, int count)
+{
+  const GeluJob *job = data;
+  size_t per_part = (job->n / count + PL_BLOCK - 1) / PL_BLOCK * PL_BLOCK;
+  size_t start = MIN (job->n, per_part * index);
+  size_t end = index == count - 1 ? job->n : MIN (job->n, start + per_part);
+
+  gelu_serial (job->x + start, end - start);
+}
+
+void
+pl_gelu (float *x, size_t n)
+{
+  GeluJob job = { x, n };
+
+  if (n < PL_PARALLEL_MIN_FLOATS)
+    gelu_serial (x, n);
+  else
+    pl_parallel_run (gelu_part, &job, PL_PARALLEL_MAX_THREADS);
 }
 
 /* x: [n] += y [n], for distinct arrays */
@@ -376,10 +475,10 @@ row_max (const float *x, int n)
   return m;
 }
 
-PL_VECTOR_CLONES void
-pl_layernorm (float *y, const float *x,
-              const float *w, const float *b,
-              int n_rows, int width, float eps)
+PL_VECTOR_CLONES static void
+layernorm_serial (float *y, const float *x,
+                  const float *w, const float *b,
+                  int n_rows, int width, float eps)
 {
   for (int r = 0; r < n_rows; r++)
     {
@@ -406,6 +505,37 @@ pl_layernorm (float *y, const float *x,
           store_block (yr + i, block, len);
         }
     }
+}
+
+typedef struct {
+  float       *y;
+  const float *x, *w, *b;
+  int          n_rows, width;
+  float        eps;
+} LayernormJob;
+
+static void
+layernorm_part (gpointer data, int index, int count)
+{
+  const LayernormJob *job = data;
+  int r0, r1;
+
+  pl_parallel_range (job->n_rows, 1, index, count, &r0, &r1);
+  layernorm_serial (job->y + (size_t) r0 * job->width, job->x + (size_t) r0 * job->width,
+                    job->w, job->b, r1 - r0, job->width, job->eps);
+}
+
+void
+pl_layernorm (float *y, const float *x,
+              const float *w, const float *b,
+              int n_rows, int width, float eps)
+{
+  LayernormJob job = { y, x, w, b, n_rows, width, eps };
+
+  if ((size_t) n_rows * width < PL_PARALLEL_MIN_FLOATS)
+    layernorm_serial (y, x, w, b, n_rows, width, eps);
+  else
+    pl_parallel_run (layernorm_part, &job, n_rows);
 }
 
 /* row: [width] = exp(row - max of row); returns 1 / the sum of the new row. */
@@ -502,10 +632,62 @@ pl_image_to_patches (float *patches, int ld,
       }
 }
 
+/* One scratch slot per part: [n_queries, n_tokens] scores and [n_queries] inverse sums. */
+static size_t
+attention_slot_size (int n_queries, int n_tokens)
+{
+  return pl_scratch_rounded ((size_t) n_queries * n_tokens + n_queries);
+}
+
 size_t
 pl_attention_scratch_size (int n_queries, int n_tokens)
 {
-  return (size_t) n_queries * n_tokens + n_queries;
+  return PL_PARALLEL_MAX_THREADS * attention_slot_size (n_queries, n_tokens);
+}
+
+typedef struct {
+  float         *out;
+  const float   *q, *k, *v;
+  int            ld_out, ld_q, ld_kv;
+  int            n_queries, n_tokens, n_heads, head_dim;
+  float          scale;
+  const uint8_t *key_mask;
+  float         *scratch;
+} AttentionJob;
+
+/* The heads [h0, h1) of part INDEX, in the part's own scratch slot. Products inside run in this
+ * thread (the pool is busy with this job), so OpenBLAS sees small single-threaded calls. */
+static void
+attention_part (gpointer data, int index, int count)
+{
+  const AttentionJob *job = data;
+  float *scores = job->scratch + index * attention_slot_size (job->n_queries, job->n_tokens);
+  float *inv_sums = scores + (size_t) job->n_queries * job->n_tokens;  /* [n_queries] */
+  int n_queries = job->n_queries, n_tokens = job->n_tokens, head_dim = job->head_dim;
+  int h0, h1;
+
+  pl_parallel_range (job->n_heads, 1, index, count, &h0, &h1);
+  for (int h = h0; h < h1; h++)
+    {
+      const float *q_h = job->q + (size_t) h * head_dim;   /* [n_queries, head_dim] */
+      const float *k_h = job->k + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
+      const float *v_h = job->v + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
+      float *out_h = job->out + (size_t) h * head_dim;     /* [n_queries, head_dim] */
+
+      /* scores = exp(scale q k^T - row max); the softmax's division by the row sums is applied
+       * to out_h, head_dim wide instead of n_tokens. A masked key scores -inf: exp gives 0. */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_queries, n_tokens, head_dim,
+                   job->scale, q_h, job->ld_q, k_h, job->ld_kv, 0.0f, scores, n_tokens);
+      if (job->key_mask != NULL)
+        for (int j = 0; j < n_tokens; j++)
+          if (!job->key_mask[j])
+            for (int r = 0; r < n_queries; r++)
+              scores[(size_t) r * n_tokens + j] = -INFINITY;
+      pl_softmax_numerators (scores, n_tokens, n_queries, n_tokens, inv_sums);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_queries, head_dim, n_tokens,
+                   1.0f, scores, n_tokens, v_h, job->ld_kv, 0.0f, out_h, job->ld_out);
+      pl_scale_rows (out_h, job->ld_out, n_queries, head_dim, inv_sums);
+    }
 }
 
 void
@@ -517,28 +699,22 @@ pl_attention_masked (float *out, int ld_out,
                      const uint8_t *key_mask,
                      float *scratch)
 {
-  float *scores = scratch;                                   /* [n_queries, n_tokens] */
-  float *inv_sums = scratch + (size_t) n_queries * n_tokens; /* [n_queries] */
+  AttentionJob job = { out, q, k, v, ld_out, ld_q, ld_kv, n_queries, n_tokens, n_heads, head_dim,
+                       scale, key_mask, scratch };
 
-  for (int h = 0; h < n_heads; h++)
+  if (n_queries <= 0 || n_heads <= 0)
+    return;
+  if (n_tokens <= 0 || head_dim <= 0)
     {
-      const float *q_h = q + (size_t) h * head_dim;   /* [n_queries, head_dim] */
-      const float *k_h = k + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
-      const float *v_h = v + (size_t) h * head_dim;   /* [n_tokens, head_dim] */
-      float *out_h = out + (size_t) h * head_dim;     /* [n_queries, head_dim] */
-
-      /* scores = exp(scale q k^T - row max); the softmax's division by the row sums is applied
-       * to out_h, head_dim wide instead of n_tokens. A masked key scores -inf: exp gives 0. */
-      pl_gemm_nt (n_queries, n_tokens, head_dim, scale, q_h, ld_q, k_h, ld_kv, 0.0f, scores, n_tokens);
-      if (key_mask != NULL)
-        for (int j = 0; j < n_tokens; j++)
-          if (!key_mask[j])
-            for (int r = 0; r < n_queries; r++)
-              scores[(size_t) r * n_tokens + j] = -INFINITY;
-      pl_softmax_numerators (scores, n_tokens, n_queries, n_tokens, inv_sums);
-      pl_gemm_nn (n_queries, head_dim, n_tokens, 1.0f, scores, n_tokens, v_h, ld_kv, 0.0f, out_h, ld_out);
-      pl_scale_rows (out_h, ld_out, n_queries, head_dim, inv_sums);
+      /* no keys (or empty heads): nothing to attend to; the towers never ask for this */
+      for (int r = 0; r < n_queries; r++)
+        memset (out + (size_t) r * ld_out, 0, (size_t) n_heads * head_dim * sizeof (float));
+      return;
     }
+  if ((double) n_queries * n_tokens * head_dim * n_heads < PL_PARALLEL_MIN_MACS)
+    attention_part (&job, 0, 1);
+  else
+    pl_parallel_run (attention_part, &job, MIN (n_heads, PL_PARALLEL_MAX_THREADS));
 }
 
 void

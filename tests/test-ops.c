@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/pl-ops.h"
+#include "model/pl-parallel.h"
 #include "tests/pl-test-util.h"
 
 /* Distance in units in the last place of the f32 nearest to EXACT. */
@@ -30,6 +31,28 @@ fill_pattern (float *x, size_t n, unsigned seed)
 }
 
 /* --- LayerNorm --------------------------------------------------------------------------- */
+
+/* y against LayerNorm of x computed in double precision, row by row. */
+static void
+assert_layernorm_matches_double (const float *y, const float *x, const float *w, const float *b,
+                                 int rows, int width, double eps, double tolerance)
+{
+  for (int r = 0; r < rows; r++)
+    {
+      const float *xr = x + (size_t) r * width;
+      double mean = 0, var = 0;
+
+      for (int i = 0; i < width; i++)
+        mean += xr[i];
+      mean /= width;
+      for (int i = 0; i < width; i++)
+        var += (xr[i] - mean) * (xr[i] - mean);
+      var /= width;
+      for (int i = 0; i < width; i++)
+        g_assert_cmpfloat_with_epsilon (y[(size_t) r * width + i], (xr[i] - mean) / sqrt (var + eps) * w[i] + b[i],
+                                        tolerance);
+    }
+}
 
 static void
 test_layernorm_hand_computed (void)
@@ -60,24 +83,7 @@ test_layernorm_in_place_rows_and_odd_width (void)
   memcpy (y, x, sizeof x);
   pl_layernorm (y, y, w, b, ROWS, WIDTH, 1e-6f);
 
-  for (int r = 0; r < ROWS; r++)
-    {
-      const float *xr = x + r * WIDTH;
-      double mean = 0, var = 0;
-
-      for (int i = 0; i < WIDTH; i++)
-        mean += xr[i];
-      mean /= WIDTH;
-      for (int i = 0; i < WIDTH; i++)
-        var += (xr[i] - mean) * (xr[i] - mean);
-      var /= WIDTH;
-      for (int i = 0; i < WIDTH; i++)
-        {
-          double expected = (xr[i] - mean) / sqrt (var + 1e-6) * w[i] + b[i];
-
-          g_assert_cmpfloat_with_epsilon (y[r * WIDTH + i], expected, 2e-6);
-        }
-    }
+  assert_layernorm_matches_double (y, x, w, b, ROWS, WIDTH, 1e-6, 2e-6);
 }
 
 static void
@@ -318,6 +324,58 @@ test_linear_matches_naive_product (void)
   }
 }
 
+/* Products big enough to be split across the pool's threads by columns, with a column count
+ * that leaves a ragged last part, a row stride wider than the output, and both layouts of b. */
+static void
+test_linear_split_across_threads_matches_naive (void)
+{
+  enum { ROWS = 37, IN = 96, OUT = 200, LDY = 203 };
+  g_autofree float *x = g_new (float, ROWS * IN);
+  g_autofree float *w = g_new (float, OUT * IN);
+  g_autofree float *w_t = g_new (float, IN * OUT);
+  g_autofree float *bias = g_new (float, OUT);
+  g_autofree float *y = g_new (float, ROWS * LDY);
+  g_autofree float *acc = g_new (float, ROWS * OUT);
+  g_autofree float *start = g_new (float, ROWS * OUT);
+  g_autofree float *nn = g_new (float, ROWS * OUT);
+
+  g_assert_cmpint (ROWS * IN * OUT, >=, 1 << 18);  /* above the size that stays in one thread */
+  fill_pattern (x, ROWS * IN, 51);
+  fill_pattern (w, OUT * IN, 52);
+  fill_pattern (bias, OUT, 53);
+  fill_pattern (start, ROWS * OUT, 54);
+  for (int o = 0; o < OUT; o++)
+    for (int i = 0; i < IN; i++)
+      w_t[i * OUT + o] = w[o * IN + i];
+
+  for (int threads = 1; threads <= pl_parallel_get_threads () + 1; threads++)
+    {
+      pl_parallel_set_threads (threads);
+      for (int i = 0; i < ROWS * LDY; i++)
+        y[i] = 42.0f;
+      memcpy (acc, start, ROWS * OUT * sizeof (float));
+      pl_linear (y, LDY, x, w, bias, ROWS, IN, OUT);
+      pl_linear_accumulate (acc, x, w, bias, ROWS, IN, OUT);
+      pl_gemm_nn (ROWS, OUT, IN, 0.5f, x, IN, w_t, OUT, 0.0f, nn, OUT);
+      for (int r = 0; r < ROWS; r++)
+        {
+          for (int o = 0; o < OUT; o++)
+            {
+              double dot = 0;
+
+              for (int i = 0; i < IN; i++)
+                dot += (double) x[r * IN + i] * w[o * IN + i];
+              g_assert_cmpfloat_with_epsilon (y[r * LDY + o], dot + bias[o], 1e-5);
+              g_assert_cmpfloat_with_epsilon (acc[r * OUT + o], start[r * OUT + o] + dot + bias[o], 1e-5);
+              g_assert_cmpfloat_with_epsilon (nn[r * OUT + o], 0.5 * dot, 1e-5);
+            }
+          for (int o = OUT; o < LDY; o++)
+            g_assert_cmpfloat (y[r * LDY + o], ==, 42.0f);
+        }
+    }
+  pl_parallel_set_threads ((int) g_get_num_processors ());
+}
+
 /* --- patches, attention ------------------------------------------------------------------ */
 
 static void
@@ -383,10 +441,10 @@ static void
 test_attention_matches_naive_and_first_query_alone (void)
 {
   enum { T = 11, H = 3, D = 5, W = H * D };
-  float qkv[T * 3 * W], out[T * W], first[W], scratch[T * T + T];
+  float qkv[T * 3 * W], out[T * W], first[W];
+  g_autofree float *scratch = g_new (float, pl_attention_scratch_size (T, T));
   double expected[T * W];
 
-  g_assert_cmpuint (pl_attention_scratch_size (T, T), <=, G_N_ELEMENTS (scratch));
   fill_pattern (qkv, T * 3 * W, 41);
   for (int i = 0; i < T * 3 * W; i++)
     qkv[i] *= 3.0f;
@@ -417,11 +475,54 @@ test_attention_matches_naive_and_first_query_alone (void)
 
 /* A masked key gets no weight: the result equals attention over the sequence with that token's
  * row taken out (computed by the naive double-precision reference). */
+/* Enough heads and tokens for the heads to be split across the pool's threads, each part with
+ * its own slot of the scratch. */
+static void
+test_attention_parallel_heads_match_naive (void)
+{
+  enum { T = 40, H = 8, D = 32, W = H * D };
+  g_autofree float *qkv = g_new (float, T * 3 * W);
+  g_autofree float *out = g_new (float, T * W);
+  g_autofree double *expected = g_new (double, T * W);
+  g_autofree float *scratch = g_new (float, pl_attention_scratch_size (T, T));
+
+  g_assert_cmpint (T * T * D * H, >=, 1 << 18);
+  fill_pattern (qkv, T * 3 * W, 61);
+  naive_attention (expected, qkv, T, H, D, 0.17677669);
+  for (int threads = 1; threads <= pl_parallel_get_threads () + 1; threads++)
+    {
+      pl_parallel_set_threads (threads);
+      memset (out, 0, T * W * sizeof (float));
+      pl_attention (out, W, qkv, 3 * W, qkv + W, qkv + 2 * W, 3 * W, T, T, H, D, 0.17677669f, scratch);
+      for (int i = 0; i < T * W; i++)
+        g_assert_cmpfloat_with_epsilon (out[i], expected[i], 1e-5);
+    }
+  pl_parallel_set_threads ((int) g_get_num_processors ());
+}
+
+/* Rows of a LayerNorm large enough to be split across threads come out as in one thread. */
+static void
+test_layernorm_split_rows_match_double (void)
+{
+  enum { ROWS = 301, WIDTH = 256 };
+  g_autofree float *x = g_new (float, ROWS * WIDTH);
+  g_autofree float *y = g_new (float, ROWS * WIDTH);
+  float w[WIDTH], b[WIDTH];
+
+  g_assert_cmpint (ROWS * WIDTH, >=, 1 << 16);
+  fill_pattern (x, ROWS * WIDTH, 71);
+  fill_pattern (w, WIDTH, 72);
+  fill_pattern (b, WIDTH, 73);
+  pl_layernorm (y, x, w, b, ROWS, WIDTH, 1e-5f);
+  assert_layernorm_matches_double (y, x, w, b, ROWS, WIDTH, 1e-5, 2e-5);
+}
+
 static void
 test_masked_key_equals_the_token_left_out (void)
 {
   enum { T = 9, H = 2, D = 4, W = H * D, LEFT_OUT = 4 };
-  float qkv[T * 3 * W], reduced[(T - 1) * 3 * W], out[T * W], scratch[T * T + T];
+  float qkv[T * 3 * W], reduced[(T - 1) * 3 * W], out[T * W];
+  g_autofree float *scratch = g_new (float, pl_attention_scratch_size (T, T));
   double expected[(T - 1) * W];
   uint8_t mask[T];
 
@@ -507,10 +608,13 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/gelu/odd-length-matches-double", test_gelu_odd_length_matches_double);
   g_test_add_func ("/ops/bias/add-rows", test_add_bias_rows);
   g_test_add_func ("/ops/linear/matches-naive-product", test_linear_matches_naive_product);
+  g_test_add_func ("/ops/linear/split-across-threads-matches-naive", test_linear_split_across_threads_matches_naive);
+  g_test_add_func ("/ops/layernorm/split-rows-match-double", test_layernorm_split_rows_match_double);
   g_test_add_func ("/ops/patches/make-convolution-a-product", test_patches_make_convolution_a_product);
   g_test_add_func ("/ops/attention/matches-naive-and-first-query-alone",
                    test_attention_matches_naive_and_first_query_alone);
   g_test_add_func ("/ops/attention/masked-key-equals-the-token-left-out", test_masked_key_equals_the_token_left_out);
+  g_test_add_func ("/ops/attention/parallel-heads-match-naive", test_attention_parallel_heads_match_naive);
   g_test_add_func ("/ops/rows/gather", test_gather_rows);
   g_test_add_func ("/ops/scratch/aligned-and-disjoint", test_scratch_buffers_are_aligned_and_disjoint);
 
