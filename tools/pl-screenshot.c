@@ -3,6 +3,7 @@
 #include <adwaita.h>
 #include <stdlib.h>
 
+#include "pl-application.h"
 #include "pl-term-object.h"
 #include "pl-window-private.h"
 
@@ -77,6 +78,7 @@ main (int   argc,
     }
   gtk_init ();
   adw_init ();
+  pl_application_add_style_for_display (gdk_display_get_default ());
   if (dark)
     adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
 

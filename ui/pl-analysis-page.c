@@ -7,15 +7,10 @@
 #include <glib/gi18n.h>
 
 #include "data/pl-term.h"
+#include "pl-breadcrumbs.h"
 
 /* A term with many paths would fill the page; the term page lists them all. */
 #define MAX_PATHS_SHOWN 4
-
-/* The breadcrumbs' width in characters: the narrowest they get (a path always starts with
- * "All › Phenotypic abnormality", longer than this: a minimum above the text's own width makes
- * GTK 4.8 warn) and their natural width. */
-#define PATHS_MIN_CHARS 10
-#define PATHS_NATURAL_CHARS 100
 
 struct _PlAnalysisPage
 {
@@ -27,6 +22,11 @@ struct _PlAnalysisPage
   GPtrArray    *system_ids;       /* char*, parallel to the dropdown; [0] = "" (all) */
   GCancellable *rank_cancellable;
   gboolean      setting_filter;
+  /* What the first frame of a ranking leaves out, built after it (show_ranking). */
+  GdkFrameClock *deferred_clock;
+  gulong        deferred_handler;
+  PlRanking    *deferred_ranking;  /* the analysis's or filtered */
+  gboolean      deferred_systems;
 
   GtkWidget    *scroller;
   GtkPicture   *picture;
@@ -52,63 +52,11 @@ clear_list (GtkListBox *list)
     gtk_list_box_remove (list, child);
 }
 
-static gboolean
-activate_link_cb (GtkLabel       *label,
-                  const char     *uri,
-                  PlAnalysisPage *self)
+static void
+breadcrumb_activated_cb (PlAnalysisPage *self,
+                         const char     *term_id)
 {
-  g_signal_emit (self, signals[TERM_ACTIVATED], 0, uri);
-  return TRUE;
-}
-
-char *
-pl_path_markup (GPtrArray *path)
-{
-  GString *markup = g_string_new (NULL);
-
-  for (guint i = 0; i < path->len; i++)
-    {
-      PlTermRef *ref = g_ptr_array_index (path, i);
-      g_autofree char *step = g_markup_printf_escaped ("<a href=\"%s\" title=\"%s\">%s</a>",
-                                                      ref->id, ref->id, ref->label);
-      if (i > 0)
-        g_string_append (markup, " › ");
-      g_string_append (markup, step);
-    }
-  return g_string_free (markup, FALSE);
-}
-
-/* All the paths shown for a term in one label, a path a line. Its width in characters is set
- * (minimum and natural) so that measuring its width needs no text layout: without it every
- * wrapped label was laid out at zero and at unlimited width in each frame that measured it, and
- * the breadcrumbs were two thirds of the first frame's 60-70 ms. */
-static GtkWidget *
-make_paths_label (GPtrArray      *paths,
-                  guint           n_shown,
-                  PlAnalysisPage *self)
-{
-  g_autoptr(GString) markup = g_string_new (NULL);
-  GtkWidget *label = gtk_label_new (NULL);
-
-  for (guint i = 0; i < n_shown; i++)
-    {
-      g_autofree char *line = pl_path_markup (g_ptr_array_index (paths, i));
-
-      if (i > 0)
-        g_string_append_c (markup, '\n');
-      g_string_append (markup, line);
-    }
-  gtk_label_set_markup (GTK_LABEL (label), markup->str);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_natural_wrap_mode (GTK_LABEL (label), GTK_NATURAL_WRAP_NONE);
-  gtk_label_set_width_chars (GTK_LABEL (label), PATHS_MIN_CHARS);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), PATHS_NATURAL_CHARS);
-  gtk_widget_add_css_class (label, "breadcrumbs");
-  gtk_widget_add_css_class (label, "caption");
-  g_signal_connect_object (label, "activate-link", G_CALLBACK (activate_link_cb), self, 0);
-  return label;
+  g_signal_emit (self, signals[TERM_ACTIVATED], 0, term_id);
 }
 
 static GtkWidget *
@@ -168,7 +116,14 @@ make_phenotype_row (PlAnalysisPage    *self,
   gtk_box_append (GTK_BOX (box), bar_box);
 
   if (n_paths > 0)
-    gtk_box_append (GTK_BOX (box), make_paths_label (phenotype->paths, MIN (n_paths, MAX_PATHS_SHOWN), self));
+    {
+      GtkWidget *breadcrumbs = pl_breadcrumbs_new (phenotype->paths, MAX_PATHS_SHOWN);
+
+      gtk_widget_add_css_class (breadcrumbs, "caption");
+      g_signal_connect_object (breadcrumbs, "term-activated", G_CALLBACK (breadcrumb_activated_cb), self,
+                               G_CONNECT_SWAPPED);
+      gtk_box_append (GTK_BOX (box), breadcrumbs);
+    }
   if (n_paths > MAX_PATHS_SHOWN)
     {
       g_autofree char *more = g_strdup_printf (g_dngettext (NULL, "and %u more path", "and %u more paths",
@@ -233,6 +188,12 @@ make_system_row (PlSystemScore *system,
  * labels and breadcrumbs takes a frame of 150 ms or more, 10 rows a third of that. */
 #define INITIAL_ROWS 10
 
+/* The rows built for the frame that first shows a ranking: about what a window's first screen
+ * shows (a row with its paths is 100-150 px high). The rest of the INITIAL_ROWS, the Show More row
+ * and the organ systems are built once that frame is drawn: all of them in one frame took 45 ms of
+ * the main thread's CPU here (tools/bench-ui), the first screen's rows alone under half of it. */
+#define FIRST_FRAME_ROWS 4
+
 static void
 append_phenotype_rows (PlAnalysisPage *self,
                        PlRanking      *ranking,
@@ -262,29 +223,22 @@ show_more_clicked_cb (GtkButton      *button,
 }
 
 static void
-show_ranking (PlAnalysisPage *self,
-              PlRanking      *ranking)
+append_show_more_row (PlAnalysisPage *self,
+                      PlRanking      *ranking)
 {
-  clear_list (self->phenotypes_list);
-  if (ranking == NULL)
-    return;
-  append_phenotype_rows (self, ranking, 0, INITIAL_ROWS);
-  if (ranking->phenotypes->len > INITIAL_ROWS)
-    {
-      guint rest = ranking->phenotypes->len - INITIAL_ROWS;
-      g_autofree char *text = g_strdup_printf (g_dngettext (NULL, "Show %u More Phenotype", "Show %u More Phenotypes", rest),
-                                               rest);
-      GtkWidget *button = gtk_button_new_with_label (text);
-      GtkWidget *row = gtk_list_box_row_new ();
+  guint rest = ranking->phenotypes->len - INITIAL_ROWS;
+  g_autofree char *text = g_strdup_printf (g_dngettext (NULL, "Show %u More Phenotype", "Show %u More Phenotypes", rest),
+                                           rest);
+  GtkWidget *button = gtk_button_new_with_label (text);
+  GtkWidget *row = gtk_list_box_row_new ();
 
-      gtk_widget_add_css_class (button, "flat");
-      gtk_widget_set_margin_top (button, 6);
-      gtk_widget_set_margin_bottom (button, 6);
-      g_signal_connect_object (button, "clicked", G_CALLBACK (show_more_clicked_cb), self, 0);
-      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), button);
-      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-      gtk_list_box_append (self->phenotypes_list, row);
-    }
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_margin_top (button, 6);
+  gtk_widget_set_margin_bottom (button, 6);
+  g_signal_connect_object (button, "clicked", G_CALLBACK (show_more_clicked_cb), self, 0);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), button);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_append (self->phenotypes_list, row);
 }
 
 static void
@@ -297,6 +251,79 @@ show_systems (PlAnalysisPage *self)
     return;
   for (guint i = 0; i < ranking->systems->len; i++)
     gtk_list_box_append (self->systems_list, make_system_row (g_ptr_array_index (ranking->systems, i), 0));
+}
+
+static void
+cancel_deferred (PlAnalysisPage *self)
+{
+  if (self->deferred_clock != NULL)
+    g_signal_handler_disconnect (self->deferred_clock, self->deferred_handler);
+  self->deferred_handler = 0;
+  g_clear_object (&self->deferred_clock);
+  self->deferred_ranking = NULL;
+}
+
+/* Builds what the first frame left out: the rest of the first rows, the Show More row, and the organ
+ * systems when SYSTEMS. */
+static void
+finish_ranking (PlAnalysisPage *self,
+                PlRanking      *ranking,
+                guint           from,
+                gboolean        systems)
+{
+  append_phenotype_rows (self, ranking, from, INITIAL_ROWS);
+  if (ranking->phenotypes->len > INITIAL_ROWS)
+    append_show_more_row (self, ranking);
+  if (systems)
+    show_systems (self);
+}
+
+static void
+first_frame_drawn_cb (GdkFrameClock  *clock,
+                      PlAnalysisPage *self)
+{
+  PlRanking *ranking = self->deferred_ranking;
+  gboolean systems = self->deferred_systems;
+
+  cancel_deferred (self);
+  finish_ranking (self, ranking, FIRST_FRAME_ROWS, systems);
+}
+
+/* Shows RANKING's rows (and the organ systems when SYSTEMS): the first screen's rows at once, the
+ * rest right after the frame that shows them. */
+static void
+show_ranking (PlAnalysisPage *self,
+              PlRanking      *ranking,
+              gboolean        systems)
+{
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  GdkFrameClock *clock = native != NULL ? gtk_widget_get_frame_clock (GTK_WIDGET (native)) : NULL;
+
+  cancel_deferred (self);
+  clear_list (self->phenotypes_list);
+  if (systems)
+    clear_list (self->systems_list);
+  if (ranking == NULL)
+    return;
+  if (clock == NULL)
+    {
+      /* No window drawing yet: nothing to show first. */
+      append_phenotype_rows (self, ranking, 0, FIRST_FRAME_ROWS);
+      finish_ranking (self, ranking, FIRST_FRAME_ROWS, systems);
+      return;
+    }
+  append_phenotype_rows (self, ranking, 0, FIRST_FRAME_ROWS);
+  self->deferred_ranking = ranking;
+  self->deferred_systems = systems;
+  self->deferred_clock = g_object_ref (clock);
+  self->deferred_handler = g_signal_connect (clock, "after-paint", G_CALLBACK (first_frame_drawn_cb), self);
+}
+
+gboolean
+pl_analysis_page_is_complete (PlAnalysisPage *self)
+{
+  g_return_val_if_fail (PL_IS_ANALYSIS_PAGE (self), FALSE);
+  return self->deferred_clock == NULL;
 }
 
 static void
@@ -320,7 +347,7 @@ rank_done_cb (GObject      *source,
   self = PL_ANALYSIS_PAGE (user_data);
   g_clear_pointer (&self->filtered, pl_ranking_free);
   self->filtered = ranking;
-  show_ranking (self, ranking);
+  show_ranking (self, ranking, FALSE);
 }
 
 static void
@@ -333,12 +360,13 @@ filter_changed_cb (PlAnalysisPage *self,
 
   if (self->setting_filter || self->analysis == NULL || self->system_ids == NULL)
     return;
+  cancel_deferred (self);
   g_cancellable_cancel (self->rank_cancellable);
   g_clear_object (&self->rank_cancellable);
   g_clear_pointer (&self->filtered, pl_ranking_free);
   if (selected == GTK_INVALID_LIST_POSITION || selected == 0 || selected >= self->system_ids->len)
     {
-      show_ranking (self, self->analysis->ranking);
+      show_ranking (self, self->analysis->ranking, FALSE);
       return;
     }
   under_id = g_ptr_array_index (self->system_ids, selected);
@@ -423,6 +451,7 @@ pl_analysis_page_show (PlAnalysisPage *self,
   g_return_if_fail (PL_IS_ANALYSIS_PAGE (self));
   g_return_if_fail (analysis != NULL);
 
+  cancel_deferred (self);
   g_cancellable_cancel (self->rank_cancellable);
   g_clear_object (&self->rank_cancellable);
   g_clear_pointer (&self->filtered, pl_ranking_free);
@@ -442,8 +471,7 @@ pl_analysis_page_show (PlAnalysisPage *self,
   self->setting_filter = TRUE;
   gtk_drop_down_set_selected (self->filter_dropdown, 0);
   self->setting_filter = FALSE;
-  show_ranking (self, analysis->ranking);
-  show_systems (self);
+  show_ranking (self, analysis->ranking, TRUE);
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller)), 0);
 }
 
@@ -468,6 +496,7 @@ pl_analysis_page_dispose (GObject *object)
 {
   PlAnalysisPage *self = PL_ANALYSIS_PAGE (object);
 
+  cancel_deferred (self);
   g_cancellable_cancel (self->rank_cancellable);
   g_clear_object (&self->rank_cancellable);
   g_clear_object (&self->session);

@@ -21,12 +21,11 @@ void        pl_analysis_page_show        (PlAnalysisPage *self,
 PlAnalysis *pl_analysis_page_get_analysis (PlAnalysisPage *self);
 /* The ranking shown (the analysis's own, or a filtered one). */
 PlRanking  *pl_analysis_page_get_ranking (PlAnalysisPage *self);
+/* FALSE while the rows past the first screen and the organ systems wait for the frame that shows the
+ * first screen to be drawn. */
+gboolean    pl_analysis_page_is_complete (PlAnalysisPage *self);
 /* Restricts the ranking to a subtree (NULL: every phenotype). */
 void        pl_analysis_page_set_filter  (PlAnalysisPage *self,
                                           const char     *under_id);
-
-/* Markup for a path (PlTermRef*, root first): "Phenotypic abnormality › … › Retinal hemorrhage"
- * with each step a link whose URI is the term id. */
-char       *pl_path_markup               (GPtrArray      *path);
 
 G_END_DECLS

@@ -41,6 +41,16 @@ pl_application_get_settings (PlApplication *self)
   return self->settings;
 }
 
+void
+pl_application_add_style_for_display (GdkDisplay *display)
+{
+  g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
+
+  gtk_css_provider_load_from_resource (provider, "/io/github/phenolip/Explorer/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
 static PlWindow *
 get_window (PlApplication *self)
 {

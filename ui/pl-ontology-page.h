@@ -19,7 +19,11 @@ GtkEditable *pl_ontology_page_get_search_entry (PlOntologyPage *self);
 /* The tree rows (GtkTreeListRow) and the search results (PlTermObject) as shown. */
 GListModel *pl_ontology_page_get_tree_model    (PlOntologyPage *self);
 GListModel *pl_ontology_page_get_results_model (PlOntologyPage *self);
-/* How long the last search query and the last node expansion took, in milliseconds. */
+/* The query the results model holds the matches of (NULL when none): the search runs on a worker,
+ * so just after a keystroke the results are still those of the query before. */
+const char *pl_ontology_page_get_results_query (PlOntologyPage *self);
+/* How long the last search (keystroke to results in the list) and the last node expansion took, in
+ * milliseconds. */
 double      pl_ontology_page_get_last_search_ms (PlOntologyPage *self);
 double      pl_ontology_page_get_last_expand_ms (PlOntologyPage *self);
 

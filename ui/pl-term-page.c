@@ -7,7 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "data/pl-pairs.h"
-#include "pl-analysis-page.h"
+#include "pl-breadcrumbs.h"
 
 #define MAX_EXAMPLE_PAIRS 20
 
@@ -46,13 +46,11 @@ G_DEFINE_FINAL_TYPE (PlTermPage, pl_term_page, GTK_TYPE_WIDGET)
 enum { TERM_ACTIVATED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-static gboolean
-activate_link_cb (GtkLabel   *label,
-                  const char *uri,
-                  PlTermPage *self)
+static void
+breadcrumb_activated_cb (PlTermPage *self,
+                         const char *term_id)
 {
-  g_signal_emit (self, signals[TERM_ACTIVATED], 0, uri);
-  return TRUE;
+  g_signal_emit (self, signals[TERM_ACTIVATED], 0, term_id);
 }
 
 static void
@@ -67,20 +65,33 @@ row_activated_cb (GtkListBox    *list,
 }
 
 static GtkWidget *
+new_row_box (PlTermPage *self,
+             Section     section)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+
+  gtk_widget_set_margin_top (box, 8);
+  gtk_widget_set_margin_bottom (box, 8);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_append (self->lists[section], row);
+  return box;
+}
+
+static void
 add_row (PlTermPage *self,
          Section     section,
          const char *title,
          const char *subtitle,
          const char *term_id)
 {
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *box = new_row_box (self, section);
+  GtkWidget *row = gtk_widget_get_parent (box);
   GtkWidget *label = gtk_label_new (title);
 
-  gtk_widget_set_margin_top (box, 8);
-  gtk_widget_set_margin_bottom (box, 8);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
@@ -97,12 +108,9 @@ add_row (PlTermPage *self,
       gtk_widget_add_css_class (detail, "caption");
       gtk_box_append (GTK_BOX (box), detail);
     }
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), term_id != NULL);
   if (term_id != NULL)
     g_object_set_data_full (G_OBJECT (row), "term-id", g_strdup (term_id), g_free);
-  gtk_list_box_append (self->lists[section], row);
-  return label;
 }
 
 static void
@@ -205,13 +213,14 @@ pl_term_page_show_term (PlTermPage  *self,
   if ((paths = pl_snapshot_get_paths (snapshot, term->id, 0, &capped, NULL)) != NULL)
     for (guint i = 0; i < paths->len; i++)
       {
-        g_autofree char *markup = pl_path_markup (g_ptr_array_index (paths, i));
-        GtkWidget *label = add_row (self, SECTION_PATHS, NULL, NULL, NULL);
+        g_autoptr(GPtrArray) one = g_ptr_array_new ();
+        GtkWidget *breadcrumbs;
 
-        gtk_label_set_markup (GTK_LABEL (label), markup);
-        gtk_label_set_selectable (GTK_LABEL (label), FALSE);
-        gtk_widget_add_css_class (label, "breadcrumbs");
-        g_signal_connect_object (label, "activate-link", G_CALLBACK (activate_link_cb), self, 0);
+        g_ptr_array_add (one, g_ptr_array_index (paths, i));
+        breadcrumbs = pl_breadcrumbs_new (one, 1);
+        g_signal_connect_object (breadcrumbs, "term-activated", G_CALLBACK (breadcrumb_activated_cb), self,
+                                 G_CONNECT_SWAPPED);
+        gtk_box_append (GTK_BOX (new_row_box (self, SECTION_PATHS)), breadcrumbs);
       }
   parents = pl_snapshot_get_parents (snapshot, term->id, NULL);
   add_ref_rows (self, SECTION_PARENTS, parents);

@@ -35,6 +35,8 @@ struct _PlWindow
   guint                 n_pasted;
   gboolean              starting;
   gboolean              had_model;     /* the session was ready once: model changes now animate */
+  guint                 spinner_timeout;
+  guint                 waiting_timeout; /* shows the waiting page (pl-window.c, show_entry) */
 
   /* template children */
   AdwToastOverlay      *toast_overlay;

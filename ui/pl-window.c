@@ -41,12 +41,38 @@ pl_window_show_error_dialog (PlWindow     *self,
 
 /* History ------------------------------------------------------------------------------------- */
 
+static void show_entry (PlWindow       *self,
+                        PlHistoryEntry *entry);
+
+#define WAITING_PAGE_DELAY_MS 200
+
+static gboolean
+show_waiting_page_cb (gpointer user_data)
+{
+  PlWindow *self = user_data;
+  PlHistoryEntry *entry = self->history_index < self->history->len
+                          ? g_ptr_array_index (self->history, self->history_index) : NULL;
+
+  self->waiting_timeout = 0;
+  if (entry != NULL && entry->kind == PL_HISTORY_IMAGE)
+    {
+      adw_window_title_set_title (self->content_title, pl_image_item_get_name (entry->image));
+      adw_window_title_set_subtitle (self->content_title, NULL);
+      if (pl_image_item_get_state (entry->image) == PL_IMAGE_ITEM_WAITING)
+        gtk_stack_set_visible_child_name (self->content_stack, "waiting");
+      else
+        show_entry (self, entry);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 show_entry (PlWindow       *self,
             PlHistoryEntry *entry)
 {
   if (entry->kind == PL_HISTORY_TERM)
     {
+      g_clear_handle_id (&self->waiting_timeout, g_source_remove);
       g_autoptr(GError) error = NULL;
 
       if (!pl_term_page_show_term (self->term_page, entry->term_id, &error))
@@ -62,6 +88,17 @@ show_entry (PlWindow       *self,
     {
       PlImageItem *item = entry->image;
 
+      g_clear_handle_id (&self->waiting_timeout, g_source_remove);
+      if (pl_image_item_get_state (item) == PL_IMAGE_ITEM_WAITING
+          && g_strcmp0 (gtk_stack_get_visible_child_name (self->content_stack), "waiting") != 0)
+        {
+          /* Most analyses are done before the waiting page would have been drawn: drawing it cost
+           * a frame of the main thread's time (and of a core the model wants) in the middle of
+           * each (tools/bench-ui). What was shown stays until the result, or WAITING_PAGE_DELAY_MS. */
+          self->waiting_timeout = g_timeout_add (WAITING_PAGE_DELAY_MS, show_waiting_page_cb, self);
+          adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+          return;
+        }
       adw_window_title_set_title (self->content_title, pl_image_item_get_name (item));
       adw_window_title_set_subtitle (self->content_title, NULL);
       switch (pl_image_item_get_state (item))
@@ -512,6 +549,8 @@ pl_window_dispose (GObject *object)
 
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
+  g_clear_handle_id (&self->spinner_timeout, g_source_remove);
+  g_clear_handle_id (&self->waiting_timeout, g_source_remove);
   g_clear_object (&self->session);
   g_clear_object (&self->settings);
   g_clear_object (&self->images);
@@ -559,13 +598,32 @@ pl_window_class_init (PlWindowClass *klass)
   pl_window_class_init_actions (widget_class);
 }
 
+/* How long the waiting page shows before its spinner starts: each frame of the spinner redraws the
+ * window, a software-rendered frame took 18 ms here (tools/bench-ui), and most analyses are over
+ * sooner (the demo's in 30 ms; a full-size model's in about a second on two cores). */
+#define SPINNER_DELAY_MS 500
+
+static gboolean
+start_spinner_cb (gpointer user_data)
+{
+  PlWindow *self = user_data;
+
+  self->spinner_timeout = 0;
+  gtk_spinner_set_spinning (self->waiting_spinner, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
 /* The spinner animates only while its page shows: a spinning spinner keeps the frame clock (and
  * a core) busy even on a page that is not visible. */
 static void
 content_page_changed_cb (PlWindow *self)
 {
-  gtk_spinner_set_spinning (self->waiting_spinner,
-                            g_strcmp0 (gtk_stack_get_visible_child_name (self->content_stack), "waiting") == 0);
+  gboolean waiting = g_strcmp0 (gtk_stack_get_visible_child_name (self->content_stack), "waiting") == 0;
+
+  g_clear_handle_id (&self->spinner_timeout, g_source_remove);
+  gtk_spinner_set_spinning (self->waiting_spinner, FALSE);
+  if (waiting && !gtk_widget_in_destruction (GTK_WIDGET (self)))
+    self->spinner_timeout = g_timeout_add (SPINNER_DELAY_MS, start_spinner_cb, self);
 }
 
 static void
