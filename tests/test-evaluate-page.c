@@ -10,6 +10,7 @@
 #include "app/pl-evaluation.h"
 #include "data/pl-eval-store.h"
 #include "pl-bar-chart.h"
+#include "pl-test-ui.h"
 #include "pl-test-util.h"
 #include "pl-window-private.h"
 
@@ -232,24 +233,9 @@ test_run_moves_the_progress_bar_and_cancels (void)
 static void
 drop_file (const char *path)
 {
-  GtkDropTarget *target = NULL;
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
-  GValue value = G_VALUE_INIT;
-  gboolean accepted = FALSE;
+  const char *paths[] = { path, NULL };
 
-  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
-    {
-      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (controller))
-        target = GTK_DROP_TARGET (controller);
-    }
-  g_assert_nonnull (target);
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_take_boxed (&value, g_slist_append (NULL, g_file_new_for_path (path)));
-  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
-  g_value_unset (&value);
-  g_assert_true (accepted);
+  pl_test_drop_files (GTK_WIDGET (window), paths);
 }
 
 typedef struct {

@@ -1,10 +1,15 @@
-/* test-window.c: the Explorer window in a real display: a dropped image is analysed off the main
- * loop and its ranked phenotypes shown with their paths; search, term pages, history, and a
- * corrupt checkpoint reported in a dialog while the window keeps working. */
+/* test-window.c: the Explorer window in a real display: a dropped or pasted image is analysed off
+ * the main loop and its ranked phenotypes shown with their paths as clickable breadcrumbs; search,
+ * term pages with their example pairs, history, shortcuts, and a corrupt checkpoint reported in a
+ * dialog while the window keeps working. */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
+#include "data/pl-pairs.h"
+#include "pl-breadcrumbs.h"
+#include "pl-test-ui.h"
 #include "pl-test-util.h"
 #include "pl-term-object.h"
 #include "pl-window-private.h"
@@ -16,6 +21,7 @@
 static PlWindow *window;
 static PlSession *session;
 static gint64 last_tick;
+static guint n_ticks;
 static double longest_stall_ms;
 
 static gboolean
@@ -26,7 +32,34 @@ tick (gpointer user_data)
   if (last_tick != 0)
     longest_stall_ms = MAX (longest_stall_ms, (now - last_tick) / 1000.0);
   last_tick = now;
+  n_ticks++;
   return G_SOURCE_CONTINUE;
+}
+
+/* A 5 ms tick whose gaps are the main loop's iterations; returns once it has ticked, so that the
+ * next iteration is measured. */
+static guint
+start_ticking (void)
+{
+  guint source;
+
+  last_tick = 0;
+  longest_stall_ms = 0;
+  n_ticks = 0;
+  source = g_timeout_add (5, tick, NULL);
+  while (n_ticks == 0)
+    g_main_context_iteration (NULL, TRUE);
+  return source;
+}
+
+/* The gap before the next tick measures the iteration that just ran. */
+static void
+wait_next_tick (void)
+{
+  guint ticks = n_ticks;
+
+  while (n_ticks == ticks)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 /* Every wait here ends within 120 s (x the build's slowdown) or fails the test. */
@@ -65,28 +98,7 @@ has_results (gpointer data)
 static void
 drop_files (const char * const *paths)
 {
-  GtkDropTarget *target = NULL;
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
-  GSList *files = NULL;
-  GValue value = G_VALUE_INIT;
-  gboolean accepted = FALSE;
-
-  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
-    {
-      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (controller))
-        target = GTK_DROP_TARGET (controller);
-    }
-  g_assert_nonnull (target);
-  for (guint i = 0; paths[i] != NULL; i++)
-    files = g_slist_append (files, g_file_new_for_path (paths[i]));
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_take_boxed (&value, files);
-  /* The same handler a real drop runs. */
-  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
-  g_value_unset (&value);
-  g_assert_true (accepted);
+  pl_test_drop_files (GTK_WIDGET (window), paths);
 }
 
 static PlImageItem *
@@ -133,14 +145,13 @@ test_dropped_image_is_ranked_with_paths (void)
   gint64 start;
   double elapsed_ms, analysing_stall_ms;
 
-  last_tick = 0;
-  longest_stall_ms = 0;
-  source = g_timeout_add (5, tick, NULL);
+  source = start_ticking ();
   start = g_get_monotonic_time ();
   drop_files (paths);
   item = last_item ();
   /* The worker decodes, encodes and ranks; the main loop must keep running meanwhile. */
   iterate_until (item_finished, item, "the analysis");
+  wait_next_tick ();
   analysing_stall_ms = longest_stall_ms;
   iterate_until (stack_shows, (gpointer) "analysis", "the analysis page");
   elapsed_ms = (g_get_monotonic_time () - start) / 1000.0;
@@ -176,6 +187,72 @@ test_dropped_image_is_ranked_with_paths (void)
         }
     }
   g_assert_cmpstr (adw_window_title_get_title (window->content_title), ==, "retina.jpg");
+}
+
+static gboolean
+page_complete (gpointer data)
+{
+  return pl_analysis_page_is_complete (window->analysis_page);
+}
+
+/* "All › Phenotypic abnormality › … › TERM", a path a line, for the first N_PATHS of PATHS. */
+static char *
+expected_breadcrumbs (GPtrArray *paths,
+                      guint      n_paths)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint p = 0; p < MIN (n_paths, paths->len); p++)
+    {
+      GPtrArray *steps = g_ptr_array_index (paths, p);
+
+      if (p > 0)
+        g_string_append_c (text, '\n');
+      for (guint i = 0; i < steps->len; i++)
+        g_string_append_printf (text, "%s%s", i > 0 ? " › " : "", ((PlTermRef *) g_ptr_array_index (steps, i))->label);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_ranked_rows_show_their_paths_and_a_step_click_opens_it (void)
+{
+  PlRanking *ranking = pl_analysis_page_get_ranking (window->analysis_page);
+  g_autoptr(GPtrArray) crumbs = NULL;
+  guint n_rows = MIN (ranking->phenotypes->len, 10);
+  PlBreadcrumbs *first;
+  GPtrArray *first_path;
+  PlTermRef *step;
+  double x, y;
+
+  /* Ten rows at first (the first screen's in the first frame, the others right after it). */
+  iterate_until (page_complete, NULL, "the rest of the ranked rows");
+  crumbs = pl_test_find_widgets (GTK_WIDGET (window->analysis_page), PL_TYPE_BREADCRUMBS, TRUE);
+  g_assert_cmpuint (crumbs->len, ==, n_rows);
+  for (guint i = 0; i < n_rows; i++)
+    {
+      PlRankedPhenotype *phenotype = g_ptr_array_index (ranking->phenotypes, i);
+      g_autofree char *expected = expected_breadcrumbs (phenotype->paths, 4);
+
+      g_assert_true (pl_test_shows_label (GTK_WIDGET (window->analysis_page), phenotype->label));
+      g_assert_true (pl_test_shows_label (GTK_WIDGET (window->analysis_page), phenotype->term_id));
+      g_assert_cmpstr (pl_breadcrumbs_get_text (g_ptr_array_index (crumbs, i)), ==, expected);
+    }
+
+  /* A click on the second step of the best row's first path ("Phenotypic abnormality") opens it. */
+  first = g_ptr_array_index (crumbs, 0);
+  first_path = g_ptr_array_index (((PlRankedPhenotype *) g_ptr_array_index (ranking->phenotypes, 0))->paths, 0);
+  step = g_ptr_array_index (first_path, 1);
+  g_assert_true (pl_breadcrumbs_get_step_position (first, 1, &x, &y));
+  g_assert_cmpstr (pl_breadcrumbs_get_id_at (first, x, y), ==, step->id);
+  /* Between two lines of text there is no step. */
+  g_assert_null (pl_breadcrumbs_get_id_at (first, x, -5));
+  g_assert_true (pl_breadcrumbs_click (first, x, y));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->content_stack), ==, "term");
+  g_assert_cmpstr (pl_term_page_get_term_id (window->term_page), ==, step->id);
+  g_assert_cmpstr (adw_window_title_get_title (window->content_title), ==, step->label);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.go-back", NULL));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->content_stack), ==, "analysis");
 }
 
 static void
@@ -258,19 +335,7 @@ test_navigating_back_and_forward (void)
 static gboolean
 error_dialog_shown (gpointer data)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (toplevel) && gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window))
-        {
-          *(GtkWindow **) data = toplevel;
-          return TRUE;
-        }
-    }
-  return FALSE;
+  return (*(GtkWindow **) data = pl_test_find_message_dialog (GTK_WINDOW (window))) != NULL;
 }
 
 static void
@@ -330,6 +395,257 @@ test_tree_expands_lazily (void)
   g_test_message ("expanding a node: %.2f ms", pl_ontology_page_get_last_expand_ms (window->ontology_page));
 }
 
+/* The analysis of the item the window analysed before from the same file, to compare with. */
+static PlAnalysis *
+analysis_of (const char *name)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (window->images)); i++)
+    {
+      g_autoptr(PlImageItem) item = g_list_model_get_item (G_LIST_MODEL (window->images), i);
+
+      if (g_strcmp0 (pl_image_item_get_name (item), name) == 0 && pl_image_item_get_state (item) == PL_IMAGE_ITEM_DONE)
+        return pl_image_item_get_analysis (item);
+    }
+  g_assert_not_reached ();
+}
+
+static void
+assert_same_ranking (PlAnalysis *analysis,
+                     PlAnalysis *reference,
+                     double      tolerance)
+{
+  g_assert_cmpuint (analysis->ranking->phenotypes->len, ==, reference->ranking->phenotypes->len);
+  for (guint i = 0; i < MIN (5, analysis->ranking->phenotypes->len); i++)
+    {
+      PlRankedPhenotype *a = g_ptr_array_index (analysis->ranking->phenotypes, i);
+      PlRankedPhenotype *b = g_ptr_array_index (reference->ranking->phenotypes, i);
+
+      g_assert_cmpstr (a->term_id, ==, b->term_id);
+      g_assert_cmpfloat (fabs (a->cosine - b->cosine), <=, tolerance);
+    }
+}
+
+static void
+test_pasted_image_file_is_analysed_like_a_drop (void)
+{
+  g_autofree char *path = pl_test_shared_data_path ("images/microaneurysms.png");
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (window->images));
+  g_autoptr(PlImageItem) item = NULL;
+  GSList *files = g_slist_append (NULL, g_file_new_for_path (path));
+
+  /* What a file manager's Copy puts on the clipboard. */
+  gdk_clipboard_set (clipboard, GDK_TYPE_FILE_LIST, files);
+  g_slist_free_full (files, g_object_unref);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.paste", NULL));
+  /* The clipboard is read asynchronously. */
+  while (g_list_model_get_n_items (G_LIST_MODEL (window->images)) == before)
+    g_main_context_iteration (NULL, TRUE);
+  item = last_item ();
+  {
+    g_autoptr(GFile) file = g_file_new_for_path (path);
+    g_autofree char *canonical = g_file_get_path (file);
+
+    g_assert_cmpstr (pl_image_item_get_path (item), ==, canonical);
+  }
+  iterate_until (item_finished, item, "the pasted file's analysis");
+  g_assert_cmpint (pl_image_item_get_state (item), ==, PL_IMAGE_ITEM_DONE);
+  iterate_until (stack_shows, (gpointer) "analysis", "the analysis page");
+  g_assert_cmpstr (adw_window_title_get_title (window->content_title), ==, "microaneurysms.png");
+  g_assert_true (pl_analysis_page_get_analysis (window->analysis_page) == pl_image_item_get_analysis (item));
+  /* The same file dropped before ranks the same. */
+  assert_same_ranking (pl_image_item_get_analysis (item), analysis_of ("microaneurysms.png"), 0);
+}
+
+static void
+test_pasted_pixels_are_analysed_like_the_file (void)
+{
+  g_autofree char *path = pl_test_shared_data_path ("images/retina.jpg");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (window->images));
+  g_autoptr(PlImageItem) item = NULL;
+
+  g_assert_no_error (error);
+  /* What an image viewer's Copy puts on the clipboard: pixels, no file. */
+  gdk_clipboard_set_texture (clipboard, texture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.paste", NULL));
+  while (g_list_model_get_n_items (G_LIST_MODEL (window->images)) == before)
+    g_main_context_iteration (NULL, TRUE);
+  item = last_item ();
+  iterate_until (item_finished, item, "the pasted pixels' analysis");
+  g_assert_cmpint (pl_image_item_get_state (item), ==, PL_IMAGE_ITEM_DONE);
+  g_assert_cmpstr (pl_image_item_get_name (item), ==, "Pasted image 1");
+  g_assert_nonnull (pl_image_item_get_bytes (item));
+  g_assert_cmpint (pl_image_item_get_analysis (item)->width, ==, 1411);
+  g_assert_cmpint (pl_image_item_get_analysis (item)->height, ==, 1411);
+  iterate_until (stack_shows, (gpointer) "analysis", "the analysis page");
+  g_assert_cmpstr (adw_window_title_get_title (window->content_title), ==, "Pasted image 1");
+  g_assert_true (pl_test_shows_label (GTK_WIDGET (window->analysis_page),
+                                      ((PlRankedPhenotype *) g_ptr_array_index (pl_image_item_get_analysis (item)->ranking->phenotypes, 0))->label));
+  /* GDK's JPEG decoding and the model's are both libjpeg's: the pixels, and so the ranking, are
+   * those of the file dropped before (to float rounding). */
+  assert_same_ranking (pl_image_item_get_analysis (item), analysis_of ("retina.jpg"), 1e-5);
+}
+
+static void
+test_pasting_large_pixels_keeps_the_main_loop_running (void)
+{
+  const int side = 2400;
+  gsize size = (gsize) side * side * 3;
+  guint8 *noise = g_malloc (size);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (window->images));
+  g_autoptr(PlImageItem) item = NULL;
+  guint source;
+
+  /* Noise compresses worst: PNG-encoding these 5.8 million pixels takes far longer than a frame. */
+  for (gsize i = 0; i < size; i += 4)
+    {
+      guint32 r = g_rand_int (rand);
+
+      memcpy (noise + i, &r, MIN (4, size - i));
+    }
+  bytes = g_bytes_new_take (noise, size);
+  texture = gdk_memory_texture_new (side, side, GDK_MEMORY_R8G8B8, bytes, (gsize) side * 3);
+  gdk_clipboard_set_texture (clipboard, texture);
+  /* What the previous test showed is drawn and done with first. */
+  iterate_until (page_complete, NULL, "the previous analysis page");
+  {
+    gint64 until = g_get_monotonic_time () + 300 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  source = start_ticking ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.paste", NULL));
+  /* Reading the clipboard and encoding the pixels for the decoder, up to the new item. */
+  while (g_list_model_get_n_items (G_LIST_MODEL (window->images)) == before)
+    g_main_context_iteration (NULL, TRUE);
+  wait_next_tick ();
+  g_source_remove (source);
+  g_test_message ("longest main-loop iteration from paste to the new item: %.1f ms", longest_stall_ms);
+  g_assert_cmpfloat (longest_stall_ms, <, MAX_STALL_MS * pl_test_time_scale ());
+
+  item = last_item ();
+  g_assert_cmpstr (pl_image_item_get_name (item), ==, "Pasted image 2");
+  iterate_until (item_finished, item, "the large pasted image's analysis");
+  g_assert_cmpint (pl_image_item_get_state (item), ==, PL_IMAGE_ITEM_DONE);
+  g_assert_cmpint (pl_image_item_get_analysis (item)->width, ==, side);
+}
+
+static gboolean
+toast_shown (gpointer data)
+{
+  return pl_test_shows_label (GTK_WIDGET (window->toast_overlay), data);
+}
+
+static void
+test_paste_without_an_image_says_so (void)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (window));
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (window->images));
+
+  gdk_clipboard_set_text (clipboard, "Seizure");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.paste", NULL));
+  iterate_until (toast_shown, (gpointer) "The clipboard holds no image", "the toast");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->images)), ==, before);
+}
+
+static void
+test_term_page_lists_its_phenokg_example_pairs (void)
+{
+  GString *lines = g_string_new (NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(PlPairsReport) report = NULL;
+  g_autoptr(PlSnapshot) writable = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *page = GTK_WIDGET (window->term_page);
+
+  /* 22 PhenoKG pairs of Seizure (the page shows the first 20) and one of Arrhythmia. */
+  for (int i = 1; i <= 22; i++)
+    g_string_append_printf (lines, "{\"image\": \"images/eeg-%02d.png\", \"caption\": \"EEG %02d during a seizure\", "
+                            "\"hpo_ids\": [\"HP:0001250\"]}\n", i, i);
+  g_string_append (lines, "{\"image\": \"images/ecg.png\", \"caption\": \"ECG with an arrhythmia\", \"hpo_ids\": [\"HP:0011675\"]}\n");
+  path = pl_test_write_file ("phenokg-pairs.jsonl", lines->str, lines->len);
+  g_string_free (lines, TRUE);
+  /* Through a writable connection of its own: the session keeps the demo snapshot read-only. */
+  writable = pl_snapshot_open (pl_snapshot_get_path (pl_session_get_snapshot (session)), PL_SNAPSHOT_OPEN_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_false (pl_snapshot_is_read_only (writable));
+  report = pl_snapshot_import_pairs (writable, path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (report->n_pairs, ==, 23);
+
+  pl_window_show_term (window, "HP:0001250");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window->content_stack), ==, "term");
+  g_assert_true (pl_test_shows_label (page, "Example Image-Text Pairs"));
+  for (int i = 1; i <= 22; i++)
+    {
+      g_autofree char *caption = g_strdup_printf ("EEG %02d during a seizure", i);
+      g_autofree char *where = g_strdup_printf ("images/eeg-%02d.png · phenokg-pairs.jsonl", i);
+
+      g_assert_cmpint (pl_test_shows_label (page, caption), ==, i <= 20);
+      g_assert_cmpint (pl_test_shows_label (page, where), ==, i <= 20);
+    }
+  g_assert_false (pl_test_shows_label (page, "ECG with an arrhythmia"));
+
+  pl_window_show_term (window, "HP:0011675");
+  g_assert_true (pl_test_shows_label (page, "ECG with an arrhythmia"));
+  g_assert_false (pl_test_shows_label (page, "EEG 01 during a seizure"));
+  /* A term without pairs has no such section. */
+  pl_window_show_term (window, "HP:0012638");
+  g_assert_false (pl_test_shows_label (page, "Example Image-Text Pairs"));
+}
+
+/* The window's keyboard shortcuts (its class's, in a GtkShortcutController of each window): the
+ * action each triggers. */
+static const char *
+shortcut_action (const char *accelerator)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  guint key;
+  GdkModifierType modifiers;
+
+  g_assert_true (gtk_accelerator_parse (accelerator, &key, &modifiers));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+          GtkShortcutAction *action = gtk_shortcut_get_action (shortcut);
+
+          if (GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == key
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == modifiers
+              && GTK_IS_NAMED_ACTION (action))
+            return gtk_named_action_get_action_name (GTK_NAMED_ACTION (action));
+        }
+    }
+  return NULL;
+}
+
+static void
+test_keyboard_shortcuts_name_their_actions (void)
+{
+  g_assert_cmpstr (shortcut_action ("<Control>v"), ==, "win.paste");
+  g_assert_cmpstr (shortcut_action ("<Control>o"), ==, "win.open-images");
+  g_assert_cmpstr (shortcut_action ("<Control><Shift>o"), ==, "win.open-checkpoint");
+  g_assert_cmpstr (shortcut_action ("<Control>f"), ==, "win.search");
+  g_assert_cmpstr (shortcut_action ("<Alt>Left"), ==, "win.go-back");
+  g_assert_cmpstr (shortcut_action ("<Alt>Right"), ==, "win.go-forward");
+  g_assert_null (shortcut_action ("<Control>j"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -355,6 +671,8 @@ main (int   argc,
 
   g_test_add_func ("/window/starts-on-the-demo-with-its-notice", test_starts_on_the_demo);
   g_test_add_func ("/window/dropped-image-is-ranked-with-paths-without-blocking", test_dropped_image_is_ranked_with_paths);
+  g_test_add_func ("/window/ranked-rows-show-their-paths-and-a-step-click-opens-it",
+                   test_ranked_rows_show_their_paths_and_a_step_click_opens_it);
   g_test_add_func ("/window/activating-a-ranked-row-opens-its-term", test_activating_a_ranked_row_opens_its_term);
   g_test_add_func ("/window/search-finds-seizure-and-opens-it", test_search_finds_seizure_and_opens_it);
   g_test_add_func ("/window/navigating-back-and-forward", test_navigating_back_and_forward);
@@ -362,6 +680,13 @@ main (int   argc,
                    test_corrupt_checkpoint_shows_an_error_and_the_window_still_works);
   g_test_add_func ("/window/unreadable-image-is-reported-by-name", test_unreadable_image_is_reported_by_name);
   g_test_add_func ("/window/tree-expands-lazily", test_tree_expands_lazily);
+  g_test_add_func ("/window/pasted-image-file-is-analysed-like-a-drop", test_pasted_image_file_is_analysed_like_a_drop);
+  g_test_add_func ("/window/pasted-pixels-are-analysed-like-the-file", test_pasted_pixels_are_analysed_like_the_file);
+  g_test_add_func ("/window/pasting-large-pixels-keeps-the-main-loop-running",
+                   test_pasting_large_pixels_keeps_the_main_loop_running);
+  g_test_add_func ("/window/paste-without-an-image-says-so", test_paste_without_an_image_says_so);
+  g_test_add_func ("/window/term-page-lists-its-phenokg-example-pairs", test_term_page_lists_its_phenokg_example_pairs);
+  g_test_add_func ("/window/keyboard-shortcuts-name-their-actions", test_keyboard_shortcuts_name_their_actions);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -12,6 +12,7 @@
 
 #include "data/pl-search.h"
 #include "pl-application.h"
+#include "pl-test-ui.h"
 #include "pl-term-object.h"
 #include "pl-window-private.h"
 
@@ -87,21 +88,6 @@ settle (double idle_ms)
     }
 }
 
-/* A mapped label showing TEXT (exactly) inside ROOT: the proof that a result reached the screen. */
-static gboolean
-shows_label (GtkWidget  *root,
-             const char *text)
-{
-  if (!gtk_widget_get_mapped (root))
-    return FALSE;
-  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (root)), text) == 0)
-    return TRUE;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL; child = gtk_widget_get_next_sibling (child))
-    if (shows_label (child, text))
-      return TRUE;
-  return FALSE;
-}
-
 /* The first frame after START_US in which ROOT shows TEXT; returns its end. */
 static gint64
 frame_showing (GtkWidget  *root,
@@ -113,7 +99,7 @@ frame_showing (GtkWidget  *root,
 
   do
     frame = next_frame_after (frame, what);
-  while (!shows_label (root, text));
+  while (!pl_test_shows_label (root, text));
   return frame;
 }
 
@@ -311,27 +297,10 @@ wait_session_idle (const char *what)
 static void
 drop_files (const char *path)
 {
-  GtkDropTarget *target = NULL;
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
-  GSList *files = NULL;
-  GValue value = G_VALUE_INIT;
-  gboolean accepted = FALSE;
+  const char *paths[] = { path, NULL };
 
-  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
-    {
-      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (controller))
-        target = GTK_DROP_TARGET (controller);
-    }
-  g_assert (target != NULL);
-  files = g_slist_append (files, g_file_new_for_path (path));
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_take_boxed (&value, files);
   /* The handler a real drop runs (the window's GtkDropTarget::drop). */
-  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
-  g_value_unset (&value);
-  g_assert (accepted);
+  pl_test_drop_files (GTK_WIDGET (window), paths);
 }
 
 /* The first frame drawn after AFTER_US that follows the moment the analysis page had built every row
@@ -392,7 +361,7 @@ bench_drop (char **images,
         cpu_shown = thread_cpu_ms ();
         /* The rest of the first ten rows and the organ systems follow that frame. */
         all_shown = frame_with_complete_page (shown);
-        if (!shows_label (GTK_WIDGET (window->analysis_page),
+        if (!pl_test_shows_label (GTK_WIDGET (window->analysis_page),
                           ((PlRankedPhenotype *) g_ptr_array_index (analysis->ranking->phenotypes,
                                                                     MIN (analysis->ranking->phenotypes->len, 10) - 1))->label))
           {

@@ -256,7 +256,8 @@ show_systems (PlAnalysisPage *self)
 static void
 cancel_deferred (PlAnalysisPage *self)
 {
-  if (self->deferred_clock != NULL)
+  /* A clock whose window is gone has dropped its handlers already. */
+  if (self->deferred_clock != NULL && g_signal_handler_is_connected (self->deferred_clock, self->deferred_handler))
     g_signal_handler_disconnect (self->deferred_clock, self->deferred_handler);
   self->deferred_handler = 0;
   g_clear_object (&self->deferred_clock);

@@ -344,6 +344,28 @@ copy_text_action (GtkWidget  *widget,
 
 /* Clipboard ----------------------------------------------------------------------------------------- */
 
+/* Pasted pixels are analysed as a PNG file would be; encoding one is no work for the main loop (a
+ * 1411 x 1411 photograph takes longer than a frame). */
+static void
+encode_png_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_task_return_pointer (task, gdk_texture_save_to_png_bytes (GDK_TEXTURE (task_data)),
+                         (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+png_encoded_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GBytes) png = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  pl_window_add_pasted (PL_WINDOW (source), png);
+}
+
 static void
 paste_texture_done (GObject      *source,
                     GAsyncResult *result,
@@ -351,8 +373,8 @@ paste_texture_done (GObject      *source,
 {
   g_autoptr(PlWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
-  g_autoptr(GBytes) png = NULL;
+  GdkTexture *texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
+  g_autoptr(GTask) task = NULL;
 
   if (texture == NULL)
     {
@@ -363,8 +385,9 @@ paste_texture_done (GObject      *source,
         }
       return;
     }
-  png = gdk_texture_save_to_png_bytes (texture);
-  pl_window_add_pasted (self, png);
+  task = g_task_new (self, NULL, png_encoded_cb, NULL);
+  g_task_set_task_data (task, texture, g_object_unref);
+  g_task_run_in_thread (task, encode_png_thread);
 }
 
 static void
@@ -477,7 +500,7 @@ about_action (GtkWidget  *widget,
                         "developer-name", _("The PhenoLIP Explorer developers"),
                         "comments", _("Ranks the phenotypes a medical image shows with the PhenoLIP model and the Human Phenotype Ontology, entirely on your own machine."),
                         "license-type", GTK_LICENSE_GPL_3_0,
-                        "website", "https://github.com/phenolip/phenolip-explorer",
+                        "website", PACKAGE_URL,
                         "debug-info", debug_info,
                         NULL);
   adw_about_window_add_legal_section (ADW_ABOUT_WINDOW (about), _("Model"), NULL, GTK_LICENSE_CUSTOM, model);
