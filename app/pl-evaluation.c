@@ -821,7 +821,7 @@ pl_evaluation_run (const PlEvalRequest *request,
   int saved_threads = pl_clip_get_threads ();
   int cores = (int) g_get_num_processors ();
   /* Decoding takes about 5% of encoding. On two cores a decoder thread would take a whole core
-   * from the encoder's OpenBLAS threads for that (measured by tools/pl-bench-eval: 65% slower than
+   * from the encoder's threads (pl-parallel.h) for that (measured by tools/pl-bench-eval: 65% slower than
    * decoding inline), so it only pays from three cores on, where it costs the encoder a third or less. */
   gboolean inline_decoding = request->decoding == PL_EVAL_DECODING_INLINE ||
                              (request->decoding == PL_EVAL_DECODING_AUTO && cores <= 2);

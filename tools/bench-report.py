@@ -37,7 +37,7 @@ rows = [
     (f"text ~{c['text_long_mean_tokens']:.0f} tokens, batch 1", c["text_long_b1_ms"], "text_long_b1"),
     (f"text ~{c['text_long_mean_tokens']:.0f} tokens, batch 32", c["text_long_batch_ms"], "text_long_b32"),
 ]
-print(f"\nModel benchmark: engine with {c['threads']} OpenBLAS threads vs PyTorch {t['versions'].get('torch', '')}"
+print(f"\nModel benchmark: engine with {c['threads']} threads (its own pool, OpenBLAS single-threaded in each) vs PyTorch {t['versions'].get('torch', '')}"
       f" (best of its thread counts and of padded/trimmed text batches); medians of {c['repeats']} runs\n")
 single = json.load(open(a.torch_single)) if a.torch_single else None
 
