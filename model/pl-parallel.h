@@ -17,7 +17,8 @@ G_BEGIN_DECLS
 typedef void (*PlParallelFunc) (gpointer data, int index, int count);
 
 /* Threads the model uses in all (the caller included): clamped to 1..min(cores, MAX). Also
- * makes OpenBLAS single-threaded. Waits for a job in progress to finish. */
+ * makes OpenBLAS single-threaded. Waits for a job in progress to finish, so it must not be
+ * called from inside a part. */
 void pl_parallel_set_threads (int n_threads);
 int  pl_parallel_get_threads (void);
 
