@@ -16,6 +16,15 @@ settle (double seconds)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (2000), TRUE);
 }
 
+/* Xvfb parks the pointer in the middle of the screen, over whatever is there: no tooltips. */
+static void
+no_tooltips (GtkWidget *widget)
+{
+  gtk_widget_set_has_tooltip (widget, FALSE);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    no_tooltips (child);
+}
+
 static void
 wait_ready (PlSession *session)
 {
@@ -132,6 +141,8 @@ main (int   argc,
             g_main_context_iteration (NULL, TRUE);
         }
     }
+  settle (0.3);
+  no_tooltips (GTK_WIDGET (window));
   settle (1.5);
   if (g_getenv ("PL_MEASURE") != NULL)
     {
