@@ -35,6 +35,12 @@ rss_kb=$( { /usr/bin/time -f '%M' build/app/phenolip embed-image "$MODEL" "${IMA
 $PY tools/bench-report.py build/bench-engine.json build/bench-torch.json --torch-single build/bench-torch-1.json \
   --images "${IMAGES[@]}" \
   --rss-kb "$rss_kb" --checkpoint-bytes "$(stat -c %s "$MODEL/open_clip_pytorch_model.bin")"
+# The same image cases once more, the two alternating encoding by encoding, so that a background load
+# that comes and goes falls on both alike.
+echo "==> Image encoding, engine and PyTorch interleaved" >&2
+$PY tools/bench-interleaved.py --rounds "${INTERLEAVED_ROUNDS:-9}" \
+  --engine build/tools/pl-bench-model "$MODEL" "${IMAGES[@]}" --texts tools/bench-texts.json --serve \
+  --torch $PY tests/reference/bench_torch.py "$MODEL" --images "${IMAGES[@]}" --threads 1 --serve
 
 # ---- PhenoKG snapshot, phenotype embeddings and ranking ----
 HPO_JSON=../shared/data/hpo/hp-2023-01-27.json.gz

@@ -81,6 +81,37 @@ time_sgemm (int     m,
   return ms;
 }
 
+/* --serve: tools/bench-interleaved.py alternates single encodings of this engine and of PyTorch,
+ * so that both see the same background load. */
+static int
+serve_images (const PlClip *clip,
+              const float  *pixels,
+              int           batch,
+              float        *out)
+{
+  char line[64];
+
+  pl_clip_encode_images (clip, pixels, 1, out);  /* warm-up: page in the weights */
+  printf ("ready\n");
+  fflush (stdout);
+  while (fgets (line, sizeof line, stdin) != NULL)
+    {
+      int n = g_str_has_prefix (line, "image_b8") ? batch : g_str_has_prefix (line, "image_b1") ? 1 : 0;
+      gint64 t0;
+
+      if (n == 0)
+        {
+          fprintf (stderr, "pl-bench-model: unknown case %s", line);
+          return 2;
+        }
+      t0 = g_get_monotonic_time ();
+      pl_clip_encode_images (clip, pixels, n, out);
+      printf ("%.3f\n", (g_get_monotonic_time () - t0) / 1000.0);
+      fflush (stdout);
+    }
+  return 0;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -89,11 +120,14 @@ main (int    argc,
   g_autofree char *texts_file = NULL;
   g_autofree char *out_path = NULL;
   int repeats = 10, threads = 0;
+  gboolean serve = FALSE;
   GOptionEntry entries[] = {
     { "texts", 0, 0, G_OPTION_ARG_FILENAME, &texts_file, "JSON file {\"short\": [...], \"long\": [...]}", "FILE" },
     { "repeats", 'r', 0, G_OPTION_ARG_INT, &repeats, "Timed repetitions per measurement (default 10)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Model threads: the pool of pl-parallel.h, OpenBLAS single-threaded in each (default: all cores)", "N" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write figures and embeddings here (JSON)", "FILE" },
+    { "serve", 0, 0, G_OPTION_ARG_NONE, &serve,
+      "Print 'ready', then encode once per line of standard input (image_b1, image_b8) and print the ms", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GError) error = NULL;
@@ -139,6 +173,9 @@ main (int    argc,
         fprintf (stderr, "pl-bench-model: %s\n", error->message);
         return 1;
       }
+
+  if (serve)
+    return serve_images (clip, pixels, batch, out);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "threads");

@@ -126,12 +126,17 @@ def main():
     ap.add_argument("--images", nargs="+", default=[os.path.join(ref.IMAGES_DIR, f) for f in ref.IMAGES])
     ap.add_argument("--texts", help="file with one text per line (used as the 'short' set)")
     ap.add_argument("--texts-json", help='JSON file {"short": [...], "long": [...]} (tools/bench-texts.json)')
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="where the timings and embeddings go (required unless --serve)")
+    ap.add_argument("--serve", action="store_true",
+                    help="print 'ready', then run one case per line read from standard input (image_b1, image_b8)"
+                         " and print its milliseconds: tools/bench-interleaved.py alternates it with the engine")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--budget", type=float, default=20.0, help="seconds per case after 3 runs")
     a = ap.parse_args()
+    if not a.serve and not a.out:
+        ap.error("--out is required")
 
     path, cfg, model, preprocess, tokenizer = build(a.checkpoint_dir)
     short = SHORT
@@ -163,6 +168,18 @@ def main():
             x = ids[k][:b]
             cases[f"text_{k}_b{b}_padded256"] = (lambda x=x: model.encode_text(x))
             cases[f"text_{k}_b{b}_trimmed{trim(x).shape[1]}"] = (lambda x=trim(x): model.encode_text(x))
+
+    if a.serve:
+        torch.set_num_threads(int(a.threads.split(",")[0]))
+        with torch.no_grad():
+            cases["image_b1"]()
+            print("ready", flush=True)
+            for line in sys.stdin:
+                fn = cases[line.strip()]
+                t = time.perf_counter()
+                fn()
+                print(f"{(time.perf_counter() - t) * 1000:.3f}", flush=True)
+        return
 
     res = {"checkpoint": path, "versions": ref.versions(), "token_counts": ntok, "timings_ms": {}, "runs": {}}
     with torch.no_grad():
