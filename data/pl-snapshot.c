@@ -48,7 +48,7 @@ static const char *const migrations[PL_SNAPSHOT_SCHEMA_VERSION] = {
   "CREATE INDEX is_a_by_parent ON is_a (parent, child);"
   "CREATE TABLE term_systems (term_id TEXT NOT NULL, system_id TEXT NOT NULL,"
   "  PRIMARY KEY (term_id, system_id)) WITHOUT ROWID;"
-  "CREATE VIRTUAL TABLE term_text USING fts5 (label, synonyms, definition, content='',"
+  "CREATE VIRTUAL TABLE term_text USING fts5 (label, synonyms, definition, content='', prefix='1 2',"
   "  tokenize='unicode61 remove_diacritics 2');",
 
   /* 2: phenotype text embeddings per (checkpoint, prompt templates), and PhenoKG image-text pairs. */

@@ -584,6 +584,9 @@ bench_search (int repeats)
                     : next_frame_after (searched, "the empty search");
             if (r == 0)
               continue;
+            if (g_getenv ("PL_BENCH_VERBOSE") != NULL)
+              g_printerr ("  %-16s keystroke to frame %6.2f ms, to the matches %6.2f ms\n", query,
+                          (shown - start) / 1000.0, (searched - start) / 1000.0);
             add (ui, (shown - start) / 1000.0);
             add (handler_ms, (typed - start) / 1000.0);
             add (to_results, (searched - start) / 1000.0);
