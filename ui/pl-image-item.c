@@ -121,26 +121,14 @@ pl_image_item_get_preview (PlImageItem *self)
   return self->preview;
 }
 
-/* In GDK_MEMORY_DEFAULT, cairo's own pixel format: a texture in any other is converted each time
- * the software renderer draws it (for the picture and the thumbnail, in every frame that redraws
- * them), this one once. */
 GdkTexture *
 pl_analysis_make_preview (PlAnalysis *analysis)
 {
-  gsize n = (gsize) analysis->preview_size * analysis->preview_size;
-  guint32 *argb = g_new (guint32, n);
-  g_autoptr(GBytes) pixels = NULL;
+  gsize stride = (gsize) analysis->preview_size * 3;
+  g_autoptr(GBytes) pixels = g_bytes_new (analysis->preview_rgb, stride * analysis->preview_size);
 
-  for (gsize i = 0; i < n; i++)
-    {
-      const guint8 *rgb = analysis->preview_rgb + 3 * i;
-
-      /* Native-endian 0xAARRGGBB, as cairo's ARGB32 (opaque: no premultiplying). */
-      argb[i] = 0xff000000u | (guint32) rgb[0] << 16 | (guint32) rgb[1] << 8 | rgb[2];
-    }
-  pixels = g_bytes_new_take (argb, n * sizeof (guint32));
   return gdk_memory_texture_new (analysis->preview_size, analysis->preview_size,
-                                 GDK_MEMORY_DEFAULT, pixels, (gsize) analysis->preview_size * sizeof (guint32));
+                                 GDK_MEMORY_R8G8B8, pixels, stride);
 }
 
 void
