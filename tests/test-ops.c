@@ -324,56 +324,70 @@ test_linear_matches_naive_product (void)
   }
 }
 
-/* Products big enough to be split across the pool's threads by columns, with a column count
- * that leaves a ragged last part, a row stride wider than the output, and both layouts of b. */
+/* Products big enough to be split across the pool's threads, checked against double precision
+ * with every thread count: output a row stride wider than itself, both layouts of b. */
 static void
-test_linear_split_across_threads_matches_naive (void)
+check_split_products (int rows, int in, int out, int ldy)
 {
-  enum { ROWS = 37, IN = 96, OUT = 200, LDY = 203 };
-  g_autofree float *x = g_new (float, ROWS * IN);
-  g_autofree float *w = g_new (float, OUT * IN);
-  g_autofree float *w_t = g_new (float, IN * OUT);
-  g_autofree float *bias = g_new (float, OUT);
-  g_autofree float *y = g_new (float, ROWS * LDY);
-  g_autofree float *acc = g_new (float, ROWS * OUT);
-  g_autofree float *start = g_new (float, ROWS * OUT);
-  g_autofree float *nn = g_new (float, ROWS * OUT);
+  g_autofree float *x = g_new (float, rows * in);
+  g_autofree float *w = g_new (float, out * in);
+  g_autofree float *w_t = g_new (float, in * out);
+  g_autofree float *bias = g_new (float, out);
+  g_autofree float *y = g_new (float, rows * ldy);
+  g_autofree float *acc = g_new (float, rows * out);
+  g_autofree float *start = g_new (float, rows * out);
+  g_autofree float *nn = g_new (float, rows * out);
 
-  g_assert_cmpint (ROWS * IN * OUT, >=, 1 << 18);  /* above the size that stays in one thread */
-  fill_pattern (x, ROWS * IN, 51);
-  fill_pattern (w, OUT * IN, 52);
-  fill_pattern (bias, OUT, 53);
-  fill_pattern (start, ROWS * OUT, 54);
-  for (int o = 0; o < OUT; o++)
-    for (int i = 0; i < IN; i++)
-      w_t[i * OUT + o] = w[o * IN + i];
+  g_assert_cmpint (rows * in * out, >=, 1 << 18);  /* above the size that stays in one thread */
+  fill_pattern (x, rows * in, 51);
+  fill_pattern (w, out * in, 52);
+  fill_pattern (bias, out, 53);
+  fill_pattern (start, rows * out, 54);
+  for (int o = 0; o < out; o++)
+    for (int i = 0; i < in; i++)
+      w_t[i * out + o] = w[o * in + i];
 
   for (int threads = 1; threads <= pl_parallel_get_threads () + 1; threads++)
     {
       pl_parallel_set_threads (threads);
-      for (int i = 0; i < ROWS * LDY; i++)
+      for (int i = 0; i < rows * ldy; i++)
         y[i] = 42.0f;
-      memcpy (acc, start, ROWS * OUT * sizeof (float));
-      pl_linear (y, LDY, x, w, bias, ROWS, IN, OUT);
-      pl_linear_accumulate (acc, x, w, bias, ROWS, IN, OUT);
-      pl_gemm_nn (ROWS, OUT, IN, 0.5f, x, IN, w_t, OUT, 0.0f, nn, OUT);
-      for (int r = 0; r < ROWS; r++)
+      memcpy (acc, start, rows * out * sizeof (float));
+      pl_linear (y, ldy, x, w, bias, rows, in, out);
+      pl_linear_accumulate (acc, x, w, bias, rows, in, out);
+      pl_gemm_nn (rows, out, in, 0.5f, x, in, w_t, out, 0.0f, nn, out);
+      for (int r = 0; r < rows; r++)
         {
-          for (int o = 0; o < OUT; o++)
+          for (int o = 0; o < out; o++)
             {
               double dot = 0;
 
-              for (int i = 0; i < IN; i++)
-                dot += (double) x[r * IN + i] * w[o * IN + i];
-              g_assert_cmpfloat_with_epsilon (y[r * LDY + o], dot + bias[o], 1e-5);
-              g_assert_cmpfloat_with_epsilon (acc[r * OUT + o], start[r * OUT + o] + dot + bias[o], 1e-5);
-              g_assert_cmpfloat_with_epsilon (nn[r * OUT + o], 0.5 * dot, 1e-5);
+              for (int i = 0; i < in; i++)
+                dot += (double) x[r * in + i] * w[o * in + i];
+              g_assert_cmpfloat_with_epsilon (y[r * ldy + o], dot + bias[o], 1e-5);
+              g_assert_cmpfloat_with_epsilon (acc[r * out + o], start[r * out + o] + dot + bias[o], 1e-5);
+              g_assert_cmpfloat_with_epsilon (nn[r * out + o], 0.5 * dot, 1e-5);
             }
-          for (int o = OUT; o < LDY; o++)
-            g_assert_cmpfloat (y[r * LDY + o], ==, 42.0f);
+          for (int o = out; o < ldy; o++)
+            g_assert_cmpfloat (y[r * ldy + o], ==, 42.0f);
         }
     }
   pl_parallel_set_threads ((int) g_get_num_processors ());
+}
+
+/* 200 columns in parts of multiples of 16 leave a ragged last part. */
+static void
+test_linear_split_ragged_columns_matches_naive (void)
+{
+  check_split_products (37, 96, 200, 203);
+}
+
+/* More rows than columns, as a batch of images through a 768-wide output, and only 40 columns:
+ * the last part gets 8. */
+static void
+test_linear_split_many_rows_few_columns_matches_naive (void)
+{
+  check_split_products (301, 64, 40, 45);
 }
 
 /* --- patches, attention ------------------------------------------------------------------ */
@@ -608,7 +622,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/gelu/odd-length-matches-double", test_gelu_odd_length_matches_double);
   g_test_add_func ("/ops/bias/add-rows", test_add_bias_rows);
   g_test_add_func ("/ops/linear/matches-naive-product", test_linear_matches_naive_product);
-  g_test_add_func ("/ops/linear/split-across-threads-matches-naive", test_linear_split_across_threads_matches_naive);
+  g_test_add_func ("/ops/linear/split-ragged-columns-matches-naive", test_linear_split_ragged_columns_matches_naive);
+  g_test_add_func ("/ops/linear/split-many-rows-few-columns-matches-naive",
+                   test_linear_split_many_rows_few_columns_matches_naive);
   g_test_add_func ("/ops/layernorm/split-rows-match-double", test_layernorm_split_rows_match_double);
   g_test_add_func ("/ops/patches/make-convolution-a-product", test_patches_make_convolution_a_product);
   g_test_add_func ("/ops/attention/matches-naive-and-first-query-alone",
