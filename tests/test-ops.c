@@ -383,7 +383,7 @@ test_linear_split_ragged_columns_matches_naive (void)
 }
 
 /* More rows than columns, as a batch of images through a 768-wide output, and only 40 columns:
- * the last part gets 8. */
+ * with two parts, 16 and 24 (the tail of 8 goes to the last). */
 static void
 test_linear_split_many_rows_few_columns_matches_naive (void)
 {
