@@ -140,6 +140,7 @@ search_done_cb (GObject      *source,
   g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
   gboolean activate;
+  guint n_shown;
 
   g_free (request);
   hits = pl_search_worker_search_finish (PL_SEARCH_WORKER (source), result, &error);
@@ -154,10 +155,21 @@ search_done_cb (GObject      *source,
       gtk_widget_activate_action (GTK_WIDGET (self), "win.show-toast", "s", error->message);
       return;
     }
-  for (guint i = 0; i < hits->len; i++)
+  /* The rows shown before become this query's: replacing the items made GTK destroy and create
+   * every row widget, a third of the main loop's time while typing (tools/bench-ui, perf). */
+  n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+  for (guint i = 0; i < MIN (n_shown, hits->len); i++)
+    {
+      g_autoptr(PlTermObject) shown = g_list_model_get_item (G_LIST_MODEL (self->results), i);
+
+      pl_term_object_set_hit (shown, g_ptr_array_index (hits, i));
+    }
+  for (guint i = n_shown; i < hits->len; i++)
     g_ptr_array_add (objects, pl_term_object_new_from_hit (g_ptr_array_index (hits, i)));
-  g_list_store_splice (self->results, 0, g_list_model_get_n_items (G_LIST_MODEL (self->results)),
-                       objects->pdata, objects->len);
+  if (hits->len < n_shown)
+    g_list_store_splice (self->results, hits->len, n_shown - hits->len, NULL, 0);
+  else if (objects->len > 0)
+    g_list_store_splice (self->results, n_shown, 0, objects->pdata, objects->len);
   g_free (self->results_query);
   self->results_query = g_steal_pointer (&query);
   gtk_widget_set_visible (self->capped_label, hits->len >= SEARCH_LIMIT);
@@ -289,11 +301,9 @@ setup_result_row (GtkSignalListItemFactory *factory,
 }
 
 static void
-bind_result_row (GtkSignalListItemFactory *factory,
-                 GtkListItem              *list_item)
+show_result (GtkWidget    *box,
+             PlTermObject *term)
 {
-  PlTermObject *term = gtk_list_item_get_item (list_item);
-  GtkWidget *box = gtk_list_item_get_child (list_item);
   const char *synonym = pl_term_object_get_matched_synonym (term);
   g_autofree char *detail = NULL;
 
@@ -308,6 +318,34 @@ bind_result_row (GtkSignalListItemFactory *factory,
   else
     detail = g_strdup (pl_term_object_get_id (term));
   gtk_label_set_label (GTK_LABEL (gtk_widget_get_last_child (box)), detail);
+}
+
+static void
+result_changed_cb (PlTermObject *term,
+                   GtkWidget    *box)
+{
+  show_result (box, term);
+}
+
+static void
+bind_result_row (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item)
+{
+  PlTermObject *term = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+
+  show_result (box, term);
+  g_signal_connect_object (term, "changed", G_CALLBACK (result_changed_cb), box, 0);
+}
+
+static void
+unbind_result_row (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item)
+{
+  PlTermObject *term = gtk_list_item_get_item (list_item);
+
+  if (term != NULL)
+    g_signal_handlers_disconnect_by_func (term, result_changed_cb, gtk_list_item_get_child (list_item));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -424,6 +462,7 @@ pl_ontology_page_init (PlOntologyPage *self)
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (setup_result_row), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_result_row), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_result_row), NULL);
   gtk_list_view_set_factory (self->results_view, factory);
   g_object_unref (factory);
 

@@ -14,6 +14,9 @@ struct _PlTermObject
 
 G_DEFINE_FINAL_TYPE (PlTermObject, pl_term_object, G_TYPE_OBJECT)
 
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 static void
 pl_term_object_finalize (GObject *object)
 {
@@ -29,6 +32,8 @@ static void
 pl_term_object_class_init (PlTermObjectClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pl_term_object_finalize;
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -49,18 +54,37 @@ pl_term_object_new_from_ref (const PlTermRef *ref)
   return self;
 }
 
+static void
+take_hit (PlTermObject      *self,
+          const PlSearchHit *hit)
+{
+  g_free (self->id);
+  self->id = g_strdup (hit->id);
+  g_free (self->label);
+  self->label = g_strdup (hit->label);
+  self->n_descendants = hit->n_descendants;
+  self->n_children = hit->n_descendants > 0 ? 1 : 0;
+  g_free (self->matched_synonym);
+  self->matched_synonym = g_strdup (hit->matched_synonym);
+  self->match = hit->match;
+}
+
 PlTermObject *
 pl_term_object_new_from_hit (const PlSearchHit *hit)
 {
   PlTermObject *self = g_object_new (PL_TYPE_TERM_OBJECT, NULL);
 
-  self->id = g_strdup (hit->id);
-  self->label = g_strdup (hit->label);
-  self->n_descendants = hit->n_descendants;
-  self->n_children = hit->n_descendants > 0 ? 1 : 0;
-  self->matched_synonym = g_strdup (hit->matched_synonym);
-  self->match = hit->match;
+  take_hit (self, hit);
   return self;
+}
+
+void
+pl_term_object_set_hit (PlTermObject      *self,
+                        const PlSearchHit *hit)
+{
+  g_return_if_fail (PL_IS_TERM_OBJECT (self));
+  take_hit (self, hit);
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 const char *

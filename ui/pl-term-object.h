@@ -13,6 +13,11 @@ G_DECLARE_FINAL_TYPE (PlTermObject, pl_term_object, PL, TERM_OBJECT, GObject)
 
 PlTermObject *pl_term_object_new_from_ref   (const PlTermRef   *ref);
 PlTermObject *pl_term_object_new_from_hit   (const PlSearchHit *hit);
+/* Makes the object the hit HIT and emits "changed": a search list keeps its objects, and so its
+ * row widgets, from one query to the next (GTK 4.8's list view destroys and recreates the rows of
+ * items replaced). */
+void          pl_term_object_set_hit        (PlTermObject      *self,
+                                             const PlSearchHit *hit);
 const char   *pl_term_object_get_id         (PlTermObject *self);
 const char   *pl_term_object_get_label      (PlTermObject *self);
 int           pl_term_object_get_n_children (PlTermObject *self);
