@@ -5,7 +5,7 @@
 
 Both commands are started once in their --serve mode (tools/pl-bench-model, tests/reference/bench_torch.py on the
 same checkpoint and images) and then asked alternately for one encoding at a time, batch 1 and batch 8, the order
-within a round swapped every round. A background load that comes and goes on a shared machine then falls on both
+within a round swapped every round, with a pause before each so that neither side's idle threads still poll. A background load that comes and goes on a shared machine then falls on both
 alike, which separate runs one after the other cannot promise. Prints medians and the ratio of the medians, and the
 median of the per-round ratios.
 """
@@ -14,6 +14,11 @@ import argparse
 import statistics
 import subprocess
 import sys
+import time
+
+# A pause before each timed encoding: OpenBLAS's idle threads keep polling for a while after a
+# call (PyTorch's do, in its process), and would otherwise take cores from whichever side runs next.
+PAUSE_S = 0.5
 
 
 def start(cmd):
@@ -25,6 +30,7 @@ def start(cmd):
 
 
 def once(p, case):
+    time.sleep(PAUSE_S)
     p.stdin.write(case + "\n")
     p.stdin.flush()
     line = p.stdout.readline()
