@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data/pl-pairs.h"
+#include "data/pl-search.h"
 #include "pl-breadcrumbs.h"
 #include "pl-test-ui.h"
 #include "pl-test-util.h"
@@ -312,6 +313,44 @@ test_search_finds_seizure_and_opens_it (void)
     g_assert_cmpstr (pl_term_object_get_id (hit), ==, "HP:0001250");
     g_assert_cmpstr (pl_term_object_get_matched_synonym (hit), ==, "Epileptic seizure");
   }
+}
+
+static gboolean
+results_are_for (gpointer data)
+{
+  return g_strcmp0 (pl_ontology_page_get_results_query (window->ontology_page), data) == 0;
+}
+
+static gboolean
+results_count_is (gpointer data)
+{
+  return g_list_model_get_n_items (pl_ontology_page_get_results_model (window->ontology_page))
+         == GPOINTER_TO_UINT (data);
+}
+
+/* A query with many hits shows the first screen's rows with the keystroke's frame and the rest
+ * after it: in the end the list holds every hit of the snapshot's own search, in its order. */
+static void
+test_many_results_all_arrive_in_order (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = pl_snapshot_search (pl_session_get_snapshot (session), "abnormality", 50, &error);
+  GListModel *results = pl_ontology_page_get_results_model (window->ontology_page);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, >, 16);  /* more than the first screen */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL);
+  gtk_editable_set_text (pl_ontology_page_get_search_entry (window->ontology_page), "");
+  gtk_editable_set_text (pl_ontology_page_get_search_entry (window->ontology_page), "abnormality");
+  iterate_until (results_are_for, (gpointer) "abnormality", "results for abnormality");
+  iterate_until (results_count_is, GUINT_TO_POINTER (hits->len), "every hit listed");
+  for (guint i = 0; i < hits->len; i++)
+    {
+      g_autoptr(PlTermObject) row = g_list_model_get_item (results, i);
+      const PlSearchHit *hit = g_ptr_array_index (hits, i);
+
+      g_assert_cmpstr (pl_term_object_get_id (row), ==, hit->id);
+    }
 }
 
 static void
@@ -676,6 +715,7 @@ main (int   argc,
   g_test_add_func ("/window/activating-a-ranked-row-opens-its-term", test_activating_a_ranked_row_opens_its_term);
   g_test_add_func ("/window/search-finds-seizure-and-opens-it", test_search_finds_seizure_and_opens_it);
   g_test_add_func ("/window/navigating-back-and-forward", test_navigating_back_and_forward);
+  g_test_add_func ("/window/many-results-all-arrive-in-order", test_many_results_all_arrive_in_order);
   g_test_add_func ("/window/corrupt-checkpoint-shows-an-error-and-the-window-still-works",
                    test_corrupt_checkpoint_shows_an_error_and_the_window_still_works);
   g_test_add_func ("/window/unreadable-image-is-reported-by-name", test_unreadable_image_is_reported_by_name);

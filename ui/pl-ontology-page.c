@@ -14,6 +14,9 @@
  * binding and measuring 200 two-line rows took a keystroke 30-45 ms of the main loop on the full
  * HPO (tools/bench-ui), 50 of them a quarter of that; past 50 the list says to type more. */
 #define SEARCH_LIMIT 50
+/* Result rows that fill the first screen: a search that brings more new rows shows these at once
+ * and the rest right after that frame, so the keystroke's frame builds only what is seen. */
+#define FIRST_FRAME_ROWS 16
 
 struct _PlOntologyPage
 {
@@ -27,6 +30,9 @@ struct _PlOntologyPage
   GCancellable     *search_cancellable;  /* the search running; NULL when none */
   gint64            search_started;
   gboolean          activate_when_found;  /* Enter was pressed while searching */
+  GPtrArray        *pending_rows;    /* PlTermObjects to append after the next frame */
+  GdkFrameClock    *pending_clock;
+  gulong            pending_handler;
   double            last_search_ms;
   double            last_expand_ms;
 
@@ -68,6 +74,52 @@ create_children (gpointer item,
 }
 
 static void
+cancel_pending_rows (PlOntologyPage *self)
+{
+  if (self->pending_clock != NULL && g_signal_handler_is_connected (self->pending_clock, self->pending_handler))
+    g_signal_handler_disconnect (self->pending_clock, self->pending_handler);
+  self->pending_handler = 0;
+  g_clear_object (&self->pending_clock);
+  g_clear_pointer (&self->pending_rows, g_ptr_array_unref);
+}
+
+static void
+pending_frame_drawn_cb (GdkFrameClock  *clock,
+                        PlOntologyPage *self)
+{
+  g_autoptr(GPtrArray) rows = g_steal_pointer (&self->pending_rows);
+
+  cancel_pending_rows (self);
+  if (rows != NULL)
+    g_list_store_splice (self->results, g_list_model_get_n_items (G_LIST_MODEL (self->results)), 0,
+                         rows->pdata, rows->len);
+}
+
+/* Appends OBJECTS (PlTermObjects) to the results: up to the first screen's rows now, the rest
+ * after the frame that shows them (at once when the page has no frame clock yet). */
+static void
+append_result_rows (PlOntologyPage *self,
+                    GPtrArray      *objects)
+{
+  guint n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+  guint now = n_shown >= FIRST_FRAME_ROWS ? 0 : MIN (objects->len, FIRST_FRAME_ROWS - n_shown);
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  GdkFrameClock *clock = native != NULL ? gtk_widget_get_frame_clock (GTK_WIDGET (native)) : NULL;
+
+  if (clock == NULL)
+    now = objects->len;
+  if (now > 0)
+    g_list_store_splice (self->results, n_shown, 0, objects->pdata, now);
+  if (now == objects->len)
+    return;
+  self->pending_rows = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = now; i < objects->len; i++)
+    g_ptr_array_add (self->pending_rows, g_object_ref (g_ptr_array_index (objects, i)));
+  self->pending_clock = g_object_ref (clock);
+  self->pending_handler = g_signal_connect (clock, "after-paint", G_CALLBACK (pending_frame_drawn_cb), self);
+}
+
+static void
 cancel_search (PlOntologyPage *self)
 {
   g_cancellable_cancel (self->search_cancellable);
@@ -105,6 +157,7 @@ pl_ontology_page_reload (PlOntologyPage *self)
       g_object_unref (row);
     }
   cancel_search (self);
+  cancel_pending_rows (self);
   g_clear_object (&self->search_worker);
   if (snapshot != NULL)
     self->search_worker = pl_search_worker_new (pl_snapshot_get_path (snapshot));
@@ -157,6 +210,7 @@ search_done_cb (GObject      *source,
     }
   /* The rows shown before become this query's: replacing the items made GTK destroy and create
    * every row widget, a third of the main loop's time while typing (tools/bench-ui, perf). */
+  cancel_pending_rows (self);
   n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->results));
   for (guint i = 0; i < MIN (n_shown, hits->len); i++)
     {
@@ -169,7 +223,7 @@ search_done_cb (GObject      *source,
   if (hits->len < n_shown)
     g_list_store_splice (self->results, hits->len, n_shown - hits->len, NULL, 0);
   else if (objects->len > 0)
-    g_list_store_splice (self->results, n_shown, 0, objects->pdata, objects->len);
+    append_result_rows (self, objects);
   g_free (self->results_query);
   self->results_query = g_steal_pointer (&query);
   gtk_widget_set_visible (self->capped_label, hits->len >= SEARCH_LIMIT);
@@ -409,6 +463,7 @@ pl_ontology_page_dispose (GObject *object)
   PlOntologyPage *self = PL_ONTOLOGY_PAGE (object);
 
   cancel_search (self);
+  cancel_pending_rows (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), PL_TYPE_ONTOLOGY_PAGE);
   g_clear_object (&self->search_worker);
   g_clear_pointer (&self->results_query, g_free);
