@@ -13,9 +13,11 @@
 #   git -C /work/.mirror/mlfoundations+open_clip/repo archive --prefix=open_clip-2.23.0/ v2.23.0 \
 #       src/open_clip/tokenizer.py src/open_clip/bpe_simple_vocab_16e6.txt.gz | tar -x -C $U
 #   # transformers (too large to mirror): save src/transformers/models/bert/tokenization_bert.py and
-#   # src/transformers/tokenization_utils.py of a version with PR #22280 (v4.29+; v4.30.2 is the
-#   # target) as $U/transformers/tokenization_bert.py and $U/transformers/tokenization_utils.py
-#   # (whole files, or only the named definitions below with their code unedited).
+#   # src/transformers/tokenization_utils.py of v4.30.x, the target (PR #22280, which added
+#   # BasicTokenizer's do_split_on_punc, first shipped in v4.31 and is not used here: the ids come out
+#   # the same with or without it) as $U/transformers/tokenization_bert.py and
+#   # $U/transformers/tokenization_utils.py (whole files, or only the named definitions below with
+#   # their code unedited; tests/reference/.upstream/hf_src holds such a pair, see its SOURCE.txt).
 #   PL_TOK_UPSTREAM=$U /usr/bin/python3 tests/reference/make_token_fixtures.py \
 #       /work/shared/data/vocab/bert-base-uncased-vocab.txt /work/shared/data/hpo/hp-2023-01-27.json.gz \
 #       > tests/fixtures/tokens.json
