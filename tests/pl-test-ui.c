@@ -1,6 +1,8 @@
 /* pl-test-ui.c: helpers for the UI tests that drive a real window. */
 #include "pl-test-ui.h"
 
+#include "app/pl-session.h"
+
 void
 pl_test_drop_files (GtkWidget          *window,
                     const char * const *paths)
@@ -80,4 +82,10 @@ pl_test_find_message_dialog (GtkWindow *parent)
         return toplevel;
     }
   return NULL;
+}
+
+gboolean
+pl_test_session_settled (gpointer session)
+{
+  return pl_session_get_ready (session) && !pl_session_get_busy (session);
 }

@@ -17,6 +17,9 @@ gboolean   pl_test_shows_label      (GtkWidget          *root,
 GPtrArray *pl_test_find_widgets     (GtkWidget          *root,
                                      GType               type,
                                      gboolean            mapped);
+/* A PlTestCondition: whether the PlSession SESSION has its model and snapshot loaded and no work
+ * running. */
+gboolean   pl_test_session_settled  (gpointer            session);
 /* The AdwMessageDialog transient for PARENT, or NULL. */
 GtkWindow *pl_test_find_message_dialog (GtkWindow       *parent);
 

@@ -13,12 +13,6 @@
 
 #define SCHEMA_ID "io.github.phenolip.Explorer"
 
-static gboolean
-ready_and_idle (gpointer data)
-{
-  return pl_session_get_ready (data) && !pl_session_get_busy (data);
-}
-
 /* A snapshot of the demo ontology of this test's own (writable: the session adds the embeddings of
  * the checkpoint it opens). */
 static char *
@@ -74,7 +68,7 @@ start_window (Fixture *fixture)
   fixture->window = pl_window_new_for_session (fixture->session, fixture->settings);
   gtk_window_present (GTK_WINDOW (fixture->window));
   pl_window_start (fixture->window);
-  pl_test_iterate_until (ready_and_idle, fixture->session, "the session", 120);
+  pl_test_iterate_until (pl_test_session_settled, fixture->session, "the session", 120);
 }
 
 static void

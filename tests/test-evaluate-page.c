@@ -55,12 +55,6 @@ iterate_until (PlTestCondition  condition,
 }
 
 static gboolean
-session_ready_and_idle (gpointer data)
-{
-  return pl_session_get_ready (session) && !pl_session_get_busy (session);
-}
-
-static gboolean
 page_idle (gpointer data)
 {
   return !pl_evaluate_page_get_running (window->evaluate_page);
@@ -132,7 +126,7 @@ static void
 test_view_opens_with_the_open_checkpoint (void)
 {
   pl_window_start (window);
-  iterate_until (session_ready_and_idle, NULL, "the demo");
+  iterate_until (pl_test_session_settled, session, "the demo");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-evaluate", NULL));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (window->content_stack), ==, "evaluate");
   /* Without a manifest there is nothing to start. */

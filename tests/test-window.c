@@ -73,12 +73,6 @@ iterate_until (PlTestCondition  condition,
 }
 
 static gboolean
-session_ready_and_idle (gpointer data)
-{
-  return pl_session_get_ready (session) && !pl_session_get_busy (session);
-}
-
-static gboolean
 item_finished (gpointer data)
 {
   return pl_image_item_get_state (data) != PL_IMAGE_ITEM_WAITING;
@@ -127,7 +121,7 @@ test_starts_on_the_demo (void)
   gint64 start = g_get_monotonic_time ();
 
   pl_window_start (window);
-  iterate_until (session_ready_and_idle, NULL, "the demo");
+  iterate_until (pl_test_session_settled, session, "the demo");
   g_test_message ("start to usable window on the demo: %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
   g_assert_true (pl_session_get_is_demo (session));
   g_assert_true (gtk_revealer_get_reveal_child (window->demo_revealer));
