@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "data/pl-term.h"
+#include "pl-after-frame.h"
 #include "pl-breadcrumbs.h"
 
 /* A term with many paths would fill the page; the term page lists them all. */
@@ -23,8 +24,7 @@ struct _PlAnalysisPage
   GCancellable *rank_cancellable;
   gboolean      setting_filter;
   /* What the first frame of a ranking leaves out, built after it (show_ranking). */
-  GdkFrameClock *deferred_clock;
-  gulong        deferred_handler;
+  PlAfterFrame  deferred;
   PlRanking    *deferred_ranking;  /* the analysis's or filtered */
   gboolean      deferred_systems;
 
@@ -256,11 +256,7 @@ show_systems (PlAnalysisPage *self)
 static void
 cancel_deferred (PlAnalysisPage *self)
 {
-  /* A clock whose window is gone has dropped its handlers already. */
-  if (self->deferred_clock != NULL && g_signal_handler_is_connected (self->deferred_clock, self->deferred_handler))
-    g_signal_handler_disconnect (self->deferred_clock, self->deferred_handler);
-  self->deferred_handler = 0;
-  g_clear_object (&self->deferred_clock);
+  pl_after_frame_cancel (&self->deferred);
   self->deferred_ranking = NULL;
 }
 
@@ -297,34 +293,28 @@ show_ranking (PlAnalysisPage *self,
               PlRanking      *ranking,
               gboolean        systems)
 {
-  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
-  GdkFrameClock *clock = native != NULL ? gtk_widget_get_frame_clock (GTK_WIDGET (native)) : NULL;
-
   cancel_deferred (self);
   clear_list (self->phenotypes_list);
   if (systems)
     clear_list (self->systems_list);
   if (ranking == NULL)
     return;
-  if (clock == NULL)
+  append_phenotype_rows (self, ranking, 0, FIRST_FRAME_ROWS);
+  if (!pl_after_frame_start (&self->deferred, GTK_WIDGET (self), G_CALLBACK (first_frame_drawn_cb), self))
     {
       /* No window drawing yet: nothing to show first. */
-      append_phenotype_rows (self, ranking, 0, FIRST_FRAME_ROWS);
       finish_ranking (self, ranking, FIRST_FRAME_ROWS, systems);
       return;
     }
-  append_phenotype_rows (self, ranking, 0, FIRST_FRAME_ROWS);
   self->deferred_ranking = ranking;
   self->deferred_systems = systems;
-  self->deferred_clock = g_object_ref (clock);
-  self->deferred_handler = g_signal_connect (clock, "after-paint", G_CALLBACK (first_frame_drawn_cb), self);
 }
 
 gboolean
 pl_analysis_page_is_complete (PlAnalysisPage *self)
 {
   g_return_val_if_fail (PL_IS_ANALYSIS_PAGE (self), FALSE);
-  return self->deferred_clock == NULL;
+  return !pl_after_frame_pending (&self->deferred);
 }
 
 static void

@@ -8,6 +8,7 @@
 
 #include "app/pl-search-worker.h"
 #include "data/pl-search.h"
+#include "pl-after-frame.h"
 #include "pl-term-object.h"
 
 /* Matches listed for a query. GTK 4.8's GtkListView keeps a row widget for up to 200 items, and
@@ -31,8 +32,7 @@ struct _PlOntologyPage
   gint64            search_started;
   gboolean          activate_when_found;  /* Enter was pressed while searching */
   GPtrArray        *pending_rows;    /* PlTermObjects to append after the next frame */
-  GdkFrameClock    *pending_clock;
-  gulong            pending_handler;
+  PlAfterFrame      pending_frame;
   double            last_search_ms;
   double            last_expand_ms;
 
@@ -76,10 +76,7 @@ create_children (gpointer item,
 static void
 cancel_pending_rows (PlOntologyPage *self)
 {
-  if (self->pending_clock != NULL && g_signal_handler_is_connected (self->pending_clock, self->pending_handler))
-    g_signal_handler_disconnect (self->pending_clock, self->pending_handler);
-  self->pending_handler = 0;
-  g_clear_object (&self->pending_clock);
+  pl_after_frame_cancel (&self->pending_frame);
   g_clear_pointer (&self->pending_rows, g_ptr_array_unref);
 }
 
@@ -103,11 +100,10 @@ append_result_rows (PlOntologyPage *self,
 {
   guint n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->results));
   guint now = n_shown >= FIRST_FRAME_ROWS ? 0 : MIN (objects->len, FIRST_FRAME_ROWS - n_shown);
-  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
-  GdkFrameClock *clock = native != NULL ? gtk_widget_get_frame_clock (GTK_WIDGET (native)) : NULL;
 
-  if (clock == NULL)
-    now = objects->len;
+  if (now < objects->len
+      && !pl_after_frame_start (&self->pending_frame, GTK_WIDGET (self), G_CALLBACK (pending_frame_drawn_cb), self))
+    now = objects->len;  /* no window drawing yet: everything at once */
   if (now > 0)
     g_list_store_splice (self->results, n_shown, 0, objects->pdata, now);
   if (now == objects->len)
@@ -115,8 +111,6 @@ append_result_rows (PlOntologyPage *self,
   self->pending_rows = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = now; i < objects->len; i++)
     g_ptr_array_add (self->pending_rows, g_object_ref (g_ptr_array_index (objects, i)));
-  self->pending_clock = g_object_ref (clock);
-  self->pending_handler = g_signal_connect (clock, "after-paint", G_CALLBACK (pending_frame_drawn_cb), self);
 }
 
 static void
