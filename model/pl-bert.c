@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pl-ops.h"
+#include "pl-parallel.h"
 
 static gboolean
 bert_config_is_valid (const PlBertConfig *config)
@@ -235,29 +236,21 @@ bert_last_layer (const PlBertLayer  *layer,
   pl_layernorm (b->cls, b->cls, layer->out_ln_w, layer->out_ln_b, n_texts, width, config->ln_eps);
 }
 
-void
-pl_bert_encode (const PlBertWeights *weights,
-                const int32_t       *ids,
-                const int           *offsets,
-                const int           *lengths,
-                int                  n_texts,
-                float               *out)
+/* One forward pass over N_TEXTS valid texts of N_ROWS tokens in all: every product and kernel
+ * inside splits its work across the pool (or runs whole, when called from inside a pool job). */
+static void
+bert_encode_batch (const PlBertWeights *weights,
+                   const int32_t       *ids,
+                   const int           *offsets,
+                   const int           *lengths,
+                   int                  n_texts,
+                   int                  n_rows,
+                   float               *out)
 {
-  const PlBertConfig *config;
+  const PlBertConfig *config = &weights->config;
   PlScratch scratch;
   BertBuffers b;
-  int n_rows = 0;
 
-  g_return_if_fail (weights != NULL);
-  g_return_if_fail (bert_config_is_valid (&weights->config));
-  g_return_if_fail (n_texts >= 0);
-  g_return_if_fail (n_texts == 0 || (ids != NULL && offsets != NULL && lengths != NULL && out != NULL));
-
-  if (n_texts == 0)
-    return;
-  config = &weights->config;
-  if (!bert_texts_are_valid (config, ids, offsets, lengths, n_texts, &n_rows))
-    return;
   bert_buffers_init (&b, &scratch, config, lengths, n_texts, n_rows);
   b.key_mask = g_malloc (n_rows);
   b.masked = g_malloc0 (n_texts);
@@ -297,6 +290,105 @@ pl_bert_encode (const PlBertWeights *weights,
   g_free (b.key_mask);
   g_free (b.masked);
   pl_scratch_clear (&scratch);
+}
+
+typedef struct {
+  const PlBertWeights *weights;
+  const int32_t       *ids;
+  const int           *offsets;
+  const int           *lengths;
+  float               *out;
+  int                  n_texts;
+  int                  count;                                /* parts BOUNDS was cut for */
+  int                  bounds[PL_PARALLEL_MAX_THREADS + 1];  /* part k takes texts bounds[k].. */
+} BertTextsJob;
+
+static void
+bert_texts_part (gpointer data, int index, int count)
+{
+  const BertTextsJob *job = data;
+  int start = job->bounds[index], end = job->bounds[index + 1];
+  int n_rows = 0;
+
+  if (count != job->count)  /* the pool ran the job with fewer parts (nested, or resized) */
+    pl_parallel_range (job->n_texts, 1, index, count, &start, &end);
+  for (int i = start; i < end; i++)
+    n_rows += job->lengths[i];
+  bert_encode_batch (job->weights, job->ids, job->offsets + start, job->lengths + start, end - start,
+                     n_rows, job->out + (size_t) start * job->weights->config.embed_dim);
+}
+
+/* Cuts N_TEXTS texts into COUNT consecutive runs of about equal total length, each at least one
+ * text (N_TEXTS >= COUNT), into BOUNDS[0..COUNT]. Returns whether the longest run is within a
+ * quarter of the mean: when it is not (a few texts of very different lengths), one thread would
+ * be left with most of the work. */
+static gboolean
+bert_balanced_bounds (const int *lengths, int n_texts, int n_rows, int count, int *bounds)
+{
+  int i = 0, done = 0, longest = 0;
+
+  bounds[0] = 0;
+  for (int k = 1; k < count; k++)
+    {
+      double target = (double) n_rows * k / count;
+
+      /* Take texts while the cut after the next one lies nearer the target than the cut before. */
+      while (i < n_texts - (count - k) && (i < bounds[k - 1] + 1 || done + lengths[i] / 2.0 <= target))
+        done += lengths[i++];
+      bounds[k] = i;
+    }
+  bounds[count] = n_texts;
+  for (int k = 0; k < count; k++)
+    {
+      int rows = 0;
+
+      for (int t = bounds[k]; t < bounds[k + 1]; t++)
+        rows += lengths[t];
+      longest = MAX (longest, rows);
+    }
+  return longest * (double) count <= 1.25 * n_rows;
+}
+
+void
+pl_bert_encode (const PlBertWeights *weights,
+                const int32_t       *ids,
+                const int           *offsets,
+                const int           *lengths,
+                int                  n_texts,
+                float               *out)
+{
+  int n_rows = 0, n_threads;
+  BertTextsJob job;
+
+  g_return_if_fail (weights != NULL);
+  g_return_if_fail (bert_config_is_valid (&weights->config));
+  g_return_if_fail (n_texts >= 0);
+  g_return_if_fail (n_texts == 0 || (ids != NULL && offsets != NULL && lengths != NULL && out != NULL));
+
+  if (n_texts == 0)
+    return;
+  if (!bert_texts_are_valid (&weights->config, ids, offsets, lengths, n_texts, &n_rows))
+    return;
+
+  /* With enough texts, each thread takes a run of whole texts through the whole tower, so that no
+   * thread waits for another between steps; otherwise every step splits across the threads. */
+  n_threads = pl_parallel_get_threads ();
+  if (n_threads > 1 && n_texts >= n_threads &&
+      bert_balanced_bounds (lengths, n_texts, n_rows, n_threads, job.bounds))
+    {
+      job.weights = weights;
+      job.ids = ids;
+      job.offsets = offsets;
+      job.lengths = lengths;
+      job.out = out;
+      job.n_texts = n_texts;
+      job.count = n_threads;
+      pl_parallel_run (bert_texts_part, &job, n_threads);
+    }
+  else
+    {
+      bert_encode_batch (weights, ids, offsets, lengths, n_texts, n_rows, out);
+    }
 }
 
 double

@@ -758,7 +758,7 @@ run (PlPickle  *pickle,
     {
       uint8_t code;
       guint64 n = 0;
-      guint first;
+      guint first = 0;  /* set wherever it is read: -O3 cannot tell */
       const uint8_t *bytes;
       PlPickleValue *value;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pl-ops.h"
+#include "pl-parallel.h"
 
 #define VIT_CHANNELS 3  /* RGB */
 
@@ -182,24 +183,18 @@ vit_last_block (const PlVitBlock *block, const PlVitConfig *config, int n_images
   pl_linear_accumulate (b->cls, b->wide, block->fc2_w, block->fc2_b, n_images, config->mlp_dim, width);
 }
 
-void
-pl_vit_encode (const PlVitWeights *weights,
-               const float        *pixels,
-               int                 n_images,
-               float              *out)
+/* One forward pass over N_IMAGES: every product and kernel inside splits its work across the
+ * pool (or runs whole, when called from inside a pool job). */
+static void
+vit_encode_batch (const PlVitWeights *weights,
+                  const float        *pixels,
+                  int                 n_images,
+                  float              *out)
 {
-  const PlVitConfig *config;
+  const PlVitConfig *config = &weights->config;
   PlScratch scratch;
   VitBuffers b;
 
-  g_return_if_fail (weights != NULL);
-  g_return_if_fail (vit_config_is_valid (&weights->config));
-  g_return_if_fail (n_images >= 0 && n_images <= INT_MAX / vit_n_tokens (&weights->config));
-  g_return_if_fail (n_images == 0 || (pixels != NULL && out != NULL));
-
-  if (n_images == 0)
-    return;
-  config = &weights->config;
   vit_buffers_init (&b, &scratch, config, n_images);
 
   vit_embed (weights, pixels, n_images, &b);
@@ -216,6 +211,67 @@ pl_vit_encode (const PlVitWeights *weights,
              config->embed_dim);
 
   pl_scratch_clear (&scratch);
+}
+
+typedef struct {
+  const PlVitWeights *weights;
+  const float        *pixels;
+  float              *out;
+  int                 n_images;
+} VitImagesJob;
+
+/* Part INDEX of COUNT takes its share of whole images through the tower on its own thread. */
+static void
+vit_images_part (gpointer data, int index, int count)
+{
+  const VitImagesJob *job = data;
+  const PlVitConfig *config = &job->weights->config;
+  size_t image_floats = (size_t) VIT_CHANNELS * config->image_size * config->image_size;
+  int start, end;
+
+  pl_parallel_range (job->n_images, 1, index, count, &start, &end);
+  if (end > start)
+    vit_encode_batch (job->weights, job->pixels + (size_t) start * image_floats, end - start,
+                      job->out + (size_t) start * config->embed_dim);
+}
+
+void
+pl_vit_encode (const PlVitWeights *weights,
+               const float        *pixels,
+               int                 n_images,
+               float              *out)
+{
+  const PlVitConfig *config;
+  int n_threads, n_split;
+
+  g_return_if_fail (weights != NULL);
+  g_return_if_fail (vit_config_is_valid (&weights->config));
+  g_return_if_fail (n_images >= 0 && n_images <= INT_MAX / vit_n_tokens (&weights->config));
+  g_return_if_fail (n_images == 0 || (pixels != NULL && out != NULL));
+
+  if (n_images == 0)
+    return;
+  config = &weights->config;
+
+  /* With at least one image per thread, each thread takes whole images through the whole tower:
+   * no thread waits for another between the layer's ten-odd steps, and none packs the other's
+   * share of a product. The images that do not divide evenly go through together afterwards,
+   * each of their steps split across the threads. */
+  n_threads = pl_parallel_get_threads ();
+  n_split = n_threads > 1 ? n_images - n_images % n_threads : 0;
+  if (n_split > 0)
+    {
+      VitImagesJob job = { weights, pixels, out, n_split };
+
+      pl_parallel_run (vit_images_part, &job, n_threads);
+    }
+  if (n_images > n_split)
+    {
+      size_t image_floats = (size_t) VIT_CHANNELS * config->image_size * config->image_size;
+
+      vit_encode_batch (weights, pixels + (size_t) n_split * image_floats, n_images - n_split,
+                        out + (size_t) n_split * config->embed_dim);
+    }
 }
 
 double

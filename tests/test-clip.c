@@ -7,6 +7,7 @@
 
 #include "model/pl-clip.h"
 #include "model/pl-error.h"
+#include "model/pl-parallel.h"
 #include "tests/pl-test-util.h"
 
 #define TOLERANCE 1e-4
@@ -513,6 +514,44 @@ test_flipped_image_moves_the_embedding (void)
   g_assert_cmpfloat (max_abs_diff (out, json_object_get_array_member (image, "flipped_input_embedding"), dim), <=, TOLERANCE);
 }
 
+static void
+test_batches_split_across_threads_match_pytorch (void)
+{
+  /* With two threads, the five images go two by two through the tower on separate threads and
+   * the fifth with each step split; the 21 texts (3 to 40 tokens) are cut into two runs of about
+   * equal length, one run a thread. Every embedding must still equal PyTorch's. */
+  g_autoptr(PlClip) clip = open_fixture ("tiny/open_clip_pytorch_model.bin");
+
+  pl_clip_set_threads (2);
+  if (pl_parallel_get_threads () < 2)
+    g_test_message ("one core only: the batches run on one thread");
+  check_images (clip);
+  check_texts (clip);
+  pl_clip_set_threads (1);
+}
+
+static void
+encode_inside_a_pool_job (gpointer data, int index, int count)
+{
+  /* Part 0 runs on the test's own thread. While this job holds the pool, the encoders' own jobs
+   * run whole in their caller, with fewer parts than the threads they were planned for. */
+  if (index == 0)
+    {
+      check_images (data);
+      check_texts (data);
+    }
+}
+
+static void
+test_encoding_inside_a_pool_job_matches_pytorch (void)
+{
+  g_autoptr(PlClip) clip = open_fixture ("tiny/open_clip_pytorch_model.bin");
+
+  pl_clip_set_threads (2);
+  pl_parallel_run (encode_inside_a_pool_job, clip, 2);
+  pl_clip_set_threads (1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -541,6 +580,8 @@ main (int    argc,
                    test_missing_vocab_and_empty_folder_are_clear_errors);
   g_test_add_func ("/clip/vocab-larger-than-embeddings-is-refused", test_vocab_larger_than_embeddings_is_refused);
   g_test_add_func ("/clip/flipped-image-moves-the-embedding", test_flipped_image_moves_the_embedding);
+  g_test_add_func ("/clip/batches-split-across-threads-match-pytorch", test_batches_split_across_threads_match_pytorch);
+  g_test_add_func ("/clip/encoding-inside-a-pool-job-matches-pytorch", test_encoding_inside_a_pool_job_matches_pytorch);
   status = g_test_run ();
   g_clear_object (&expected_parser);
   return status;
