@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmarks, run by `./run bench` after the build: the model engine against PyTorch on a
-# full-size random-weight checkpoint with BiomedCLIP's shapes, in one run.
+# The benchmarks, run by `./run bench [SECTION...]` after the build (sections: model kg eval ui;
+# all by default): the model engine against PyTorch on a full-size random-weight checkpoint with
+# BiomedCLIP's shapes, in one run, then the snapshot, evaluation and window benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -8,6 +9,23 @@ MODEL=build/bench-model
 IMAGES=(../shared/data/images/retina.jpg ../shared/data/images/ihc.png ../shared/data/images/BrainT1Slice.png)
 [ -d ../shared/data/images ] || IMAGES=(data/demo/retina.jpg)
 REPEATS=${REPEATS:-7}
+HPO_JSON=../shared/data/hpo/hp-2023-01-27.json.gz
+
+# Sections to run: the arguments (`./run bench model ui`), or all of them.
+ALL_SECTIONS=(model kg eval ui)
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=("${ALL_SECTIONS[@]}")
+want() {
+  local s
+  for s in "${SECTIONS[@]}"; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+for s in "${SECTIONS[@]}"; do
+  case " ${ALL_SECTIONS[*]} " in
+    *" $s "*) ;;
+    *) echo "bench: unknown section '$s' (sections: ${ALL_SECTIONS[*]})" >&2; exit 2 ;;
+  esac
+done
 
 if [ ! -d tests/reference/.upstream/open_clip-2.23.0 ] && [ -z "${PHENOLIP_UPSTREAM:-}" ]; then
   echo "The PyTorch side needs open_clip v2.23.0 and timm sources in tests/reference/.upstream/;" >&2
@@ -19,6 +37,7 @@ if [ ! -f "$MODEL/open_clip_pytorch_model.bin" ]; then
   $PY tests/reference/make_full_checkpoint.py "$MODEL" >&2
 fi
 
+if want model; then
 echo "==> This engine" >&2
 build/tools/pl-bench-model "$MODEL" "${IMAGES[@]}" --texts tools/bench-texts.json \
   --repeats "$REPEATS" --out build/bench-engine.json
@@ -41,9 +60,10 @@ echo "==> Image encoding, engine and PyTorch interleaved" >&2
 $PY tools/bench-interleaved.py --rounds "${INTERLEAVED_ROUNDS:-9}" \
   --engine build/tools/pl-bench-model "$MODEL" "${IMAGES[@]}" --texts tools/bench-texts.json --serve \
   --torch $PY tests/reference/bench_torch.py "$MODEL" --images "${IMAGES[@]}" --threads 1 --serve
+fi
 
+if want kg; then
 # ---- PhenoKG snapshot, phenotype embeddings and ranking ----
-HPO_JSON=../shared/data/hpo/hp-2023-01-27.json.gz
 if [ -f "$HPO_JSON" ]; then
   echo "==> Snapshot import and queries (tools/bench-kg)" >&2
   PL_SHARED_DATA_DIR=../shared/data build/tools/bench-kg "$HPO_JSON" build/bench-hpo.snapshot
@@ -65,7 +85,9 @@ print(f"  engine median {c['rank_median_ms']:.2f} ms, worst {c['rank_worst_ms']:
       f" (ratio {c['rank_median_ms'] / c['reference_sgemv_sort_median_ms']:.2f}x)")
 PYEOF
 fi
+fi
 
+if want eval; then
 # ---- PhenoBench evaluations: a run's throughput against the raw encoder, a repeated run on cached embeddings ----
 EVAL_SNAPSHOT=build/bench-hpo.snapshot
 if [ ! -f "$EVAL_SNAPSHOT" ]; then
@@ -116,7 +138,9 @@ print(f"  second run {s['seconds']:6.2f} s ({s['images_cached']} images and {s['
       f" {s['images_encoded'] + s['texts_encoded']} encoded; metrics {s['metrics_seconds']:.2f} s) (target < 5 s)"
       + ("" if c["same_metrics"] else "  -- METRICS DIFFER FROM THE FIRST RUN"))
 PYEOF
+fi
 
+if want ui; then
 # ---- The Explorer window: start-up, drop to ranked list, tree and search on the full HPO ----
 # A real window (Xvfb, cairo renderer, when there is no display); each figure beside a reference
 # from the same run (a bare GTK window, the model's encoding time, the snapshot's own queries).
@@ -134,3 +158,4 @@ echo "==> The Explorer window (tools/bench-ui)" >&2
 env PL_DEMO_DIR="$PWD/data/demo" GSETTINGS_BACKEND=memory GTK_A11Y=none NO_AT_BRIDGE=1 \
   "${ui_display[@]}" build/tools/bench-ui --repeats "${UI_REPEATS:-5}" \
   $([ -f "$UI_SNAPSHOT" ] && echo --snapshot "$UI_SNAPSHOT") "${UI_IMAGES[@]}"
+fi
