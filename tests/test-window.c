@@ -184,6 +184,86 @@ test_dropped_image_is_ranked_with_paths (void)
   g_assert_cmpstr (adw_window_title_get_title (window->content_title), ==, "retina.jpg");
 }
 
+/* TEXTURE's pixels as R, G, B bytes, through GDK's own download (cairo's ARGB32 order). */
+static guint8 *
+texture_rgb (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  gsize stride = (gsize) width * 4;
+  g_autofree guint8 *argb = g_malloc (stride * height);
+  guint8 *rgb = g_malloc ((gsize) width * height * 3);
+
+  gdk_texture_download (texture, argb, stride);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      guint32 pixel;
+
+      memcpy (&pixel, argb + i * 4, 4);
+      g_assert_cmpuint (pixel >> 24, ==, 255);  /* opaque */
+      rgb[i * 3 + 0] = (pixel >> 16) & 0xff;
+      rgb[i * 3 + 1] = (pixel >> 8) & 0xff;
+      rgb[i * 3 + 2] = pixel & 0xff;
+    }
+  return rgb;
+}
+
+static void
+test_previews_show_the_pixels_the_model_saw (void)
+{
+  /* The page's picture is the centre crop the model saw, pixel for pixel; the images list's
+   * thumbnail is that crop at the thumbnail's device size, close to gdk-pixbuf's own
+   * area-averaging downscale of it. */
+  g_autofree char *path = pl_test_shared_data_path ("images/ihc.png");
+  const char *paths[] = { path, NULL };
+  g_autoptr(PlImageItem) item = NULL;
+  g_autoptr(GdkPixbuf) crop = NULL, reference = NULL;
+  g_autofree guint8 *preview = NULL, *thumbnail = NULL;
+  PlAnalysis *analysis;
+  GtkListBoxRow *row;
+  GdkPaintable *paintable;
+  int size, thumb;
+  double total_diff = 0;
+  int worst = 0;
+
+  drop_files (paths);
+  item = last_item ();
+  iterate_until (item_finished, item, "the analysis");
+  g_assert_cmpint (pl_image_item_get_state (item), ==, PL_IMAGE_ITEM_DONE);
+  analysis = pl_image_item_get_analysis (item);
+  size = analysis->preview_size;
+
+  g_assert_cmpint (gdk_texture_get_width (pl_image_item_get_preview (item)), ==, size);
+  preview = texture_rgb (pl_image_item_get_preview (item));
+  g_assert_cmpmem (preview, (gsize) size * size * 3, analysis->preview_rgb, (gsize) size * size * 3);
+
+  row = gtk_list_box_get_row_at_index (window->images_list,
+                                       (int) g_list_model_get_n_items (G_LIST_MODEL (window->images)) - 1);
+  paintable = gtk_picture_get_paintable (g_object_get_data (G_OBJECT (row), "picture"));
+  g_assert_true (GDK_IS_TEXTURE (paintable));
+  thumb = gdk_texture_get_width (GDK_TEXTURE (paintable));
+  g_assert_cmpint (thumb, ==, 48 * gtk_widget_get_scale_factor (GTK_WIDGET (row)));
+  g_assert_cmpint (gdk_texture_get_height (GDK_TEXTURE (paintable)), ==, thumb);
+  thumbnail = texture_rgb (GDK_TEXTURE (paintable));
+
+  crop = gdk_pixbuf_new_from_data (analysis->preview_rgb, GDK_COLORSPACE_RGB, FALSE, 8, size, size,
+                                   size * 3, NULL, NULL);
+  reference = gdk_pixbuf_scale_simple (crop, thumb, thumb, GDK_INTERP_TILES);
+  for (int y = 0; y < thumb; y++)
+    for (int x = 0; x < thumb; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          int expected = gdk_pixbuf_get_pixels (reference)[y * gdk_pixbuf_get_rowstride (reference) + x * 3 + c];
+          int diff = abs (thumbnail[((gsize) y * thumb + x) * 3 + c] - expected);
+
+          total_diff += diff;
+          worst = MAX (worst, diff);
+        }
+  g_test_message ("thumbnail against gdk-pixbuf's TILES downscale: mean |diff| %.2f, worst %d",
+                  total_diff / (thumb * thumb * 3), worst);
+  g_assert_cmpfloat (total_diff / (thumb * thumb * 3), <, 3.0);
+  g_assert_cmpint (worst, <, 64);
+}
+
 static gboolean
 page_complete (gpointer data)
 {
@@ -721,6 +801,7 @@ main (int   argc,
   g_test_add_func ("/window/paste-without-an-image-says-so", test_paste_without_an_image_says_so);
   g_test_add_func ("/window/term-page-lists-its-phenokg-example-pairs", test_term_page_lists_its_phenokg_example_pairs);
   g_test_add_func ("/window/keyboard-shortcuts-name-their-actions", test_keyboard_shortcuts_name_their_actions);
+  g_test_add_func ("/window/previews-show-the-pixels-the-model-saw", test_previews_show_the_pixels_the_model_saw);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

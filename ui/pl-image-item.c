@@ -10,6 +10,8 @@ struct _PlImageItem
   PlImageItemState  state;
   PlAnalysis       *analysis;
   GdkTexture       *preview;
+  GdkTexture       *thumbnail;  /* THUMBNAIL_SIZE pixels square, made when first asked for */
+  int               thumbnail_size;
   char             *error;
 };
 
@@ -28,6 +30,7 @@ pl_image_item_finalize (GObject *object)
   g_clear_pointer (&self->bytes, g_bytes_unref);
   g_clear_pointer (&self->analysis, pl_analysis_unref);
   g_clear_object (&self->preview);
+  g_clear_object (&self->thumbnail);
   g_free (self->error);
   G_OBJECT_CLASS (pl_image_item_parent_class)->finalize (object);
 }
@@ -121,14 +124,65 @@ pl_image_item_get_preview (PlImageItem *self)
   return self->preview;
 }
 
+/* SIZE x SIZE RGB pixels, area-averaged from the SOURCE x SOURCE RGB preview, as a texture in
+ * GDK's default format. That is the memory layout of cairo's ARGB32: the software renderer then
+ * copies it each frame instead of converting every pixel, and at its drawn size it scales nothing. */
+static GdkTexture *
+texture_from_rgb (const guint8 *rgb, int source, int size)
+{
+  gsize stride = (gsize) size * 4;
+  guint8 *pixels = g_malloc (stride * size);
+
+  for (int y = 0; y < size; y++)
+    {
+      int y0 = y * source / size, y1 = MAX (y0 + 1, (y + 1) * source / size);
+
+      for (int x = 0; x < size; x++)
+        {
+          int x0 = x * source / size, x1 = MAX (x0 + 1, (x + 1) * source / size);
+          guint sum[3] = { 0, 0, 0 }, n = (guint) ((y1 - y0) * (x1 - x0));
+          guint8 *out = pixels + y * stride + (gsize) x * 4;
+
+          for (int sy = y0; sy < y1; sy++)
+            for (int sx = x0; sx < x1; sx++)
+              for (int c = 0; c < 3; c++)
+                sum[c] += rgb[((gsize) sy * source + sx) * 3 + c];
+          /* B, G, R, A: opaque, so premultiplying changes nothing */
+          out[0] = (guint8) ((sum[2] + n / 2) / n);
+          out[1] = (guint8) ((sum[1] + n / 2) / n);
+          out[2] = (guint8) ((sum[0] + n / 2) / n);
+          out[3] = 255;
+        }
+    }
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_take (pixels, stride * size);
+
+    return gdk_memory_texture_new (size, size, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes, stride);
+  }
+}
+
 GdkTexture *
 pl_analysis_make_preview (PlAnalysis *analysis)
 {
-  gsize stride = (gsize) analysis->preview_size * 3;
-  g_autoptr(GBytes) pixels = g_bytes_new (analysis->preview_rgb, stride * analysis->preview_size);
+  return texture_from_rgb (analysis->preview_rgb, analysis->preview_size, analysis->preview_size);
+}
 
-  return gdk_memory_texture_new (analysis->preview_size, analysis->preview_size,
-                                 GDK_MEMORY_R8G8B8, pixels, stride);
+GdkTexture *
+pl_image_item_get_thumbnail (PlImageItem *self,
+                             int          size)
+{
+  g_return_val_if_fail (PL_IS_IMAGE_ITEM (self), NULL);
+  g_return_val_if_fail (size > 0, NULL);
+
+  if (self->analysis == NULL)
+    return NULL;
+  if (self->thumbnail == NULL || self->thumbnail_size != size)
+    {
+      g_clear_object (&self->thumbnail);
+      self->thumbnail = texture_from_rgb (self->analysis->preview_rgb, self->analysis->preview_size, size);
+      self->thumbnail_size = size;
+    }
+  return self->thumbnail;
 }
 
 void
@@ -137,6 +191,7 @@ pl_image_item_set_analysis (PlImageItem *self,
 {
   g_clear_pointer (&self->analysis, pl_analysis_unref);
   g_clear_object (&self->preview);
+  g_clear_object (&self->thumbnail);
   self->analysis = pl_analysis_ref (analysis);
   self->preview = pl_analysis_make_preview (analysis);
   self->state = PL_IMAGE_ITEM_DONE;

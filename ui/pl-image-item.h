@@ -26,6 +26,9 @@ PlAnalysis       *pl_image_item_get_analysis (PlImageItem *self);
 const char       *pl_image_item_get_error    (PlImageItem *self);
 /* The centre crop the model saw, as a texture (NULL until analysed). */
 GdkTexture       *pl_image_item_get_preview  (PlImageItem *self);
+/* The same, SIZE pixels square (the list's thumbnail at its device size; NULL until analysed). */
+GdkTexture       *pl_image_item_get_thumbnail (PlImageItem *self,
+                                               int          size);
 void              pl_image_item_set_analysis (PlImageItem *self,
                                               PlAnalysis  *analysis);
 void              pl_image_item_set_error    (PlImageItem *self,

@@ -45,6 +45,7 @@ static void show_entry (PlWindow       *self,
                         PlHistoryEntry *entry);
 
 #define WAITING_PAGE_DELAY_MS 200
+#define THUMBNAIL_SIZE        48   /* the images list's thumbnails, in logical pixels */
 
 static gboolean
 show_waiting_page_cb (gpointer user_data)
@@ -206,7 +207,8 @@ update_image_row (GtkWidget   *row,
   switch (pl_image_item_get_state (item))
     {
     case PL_IMAGE_ITEM_DONE:
-      gtk_picture_set_paintable (picture, GDK_PAINTABLE (pl_image_item_get_preview (item)));
+      gtk_picture_set_paintable (picture, GDK_PAINTABLE (pl_image_item_get_thumbnail (
+                                   item, THUMBNAIL_SIZE * gtk_widget_get_scale_factor (row))));
       if (analysis->ranking != NULL && analysis->ranking->phenotypes->len > 0)
         {
           PlRankedPhenotype *best = g_ptr_array_index (analysis->ranking->phenotypes, 0);
@@ -231,6 +233,14 @@ image_item_state_cb (PlImageItem *item,
   update_image_row (row, item);
 }
 
+/* Moved to a display of another scale: a thumbnail of the new device size. */
+static void
+image_row_scale_cb (GtkWidget  *row,
+                    GParamSpec *pspec)
+{
+  update_image_row (row, g_object_get_data (G_OBJECT (row), "item"));
+}
+
 static GtkWidget *
 create_image_row (gpointer item,
                   gpointer user_data)
@@ -242,7 +252,7 @@ create_image_row (gpointer item,
   GtkWidget *title = gtk_label_new (pl_image_item_get_name (item));
   GtkWidget *subtitle = gtk_label_new (NULL);
 
-  gtk_widget_set_size_request (picture, 48, 48);
+  gtk_widget_set_size_request (picture, THUMBNAIL_SIZE, THUMBNAIL_SIZE);
   gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
   gtk_widget_add_css_class (picture, "thumbnail");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
@@ -263,6 +273,7 @@ create_image_row (gpointer item,
   g_object_set_data (G_OBJECT (row), "subtitle", subtitle);
   g_object_set_data_full (G_OBJECT (row), "item", g_object_ref (item), g_object_unref);
   g_signal_connect_object (item, "notify::state", G_CALLBACK (image_item_state_cb), row, 0);
+  g_signal_connect (row, "notify::scale-factor", G_CALLBACK (image_row_scale_cb), NULL);
   update_image_row (row, item);
   return row;
 }
