@@ -264,6 +264,113 @@ test_previews_show_the_pixels_the_model_saw (void)
   g_assert_cmpint (worst, <, 64);
 }
 
+static guint n_paints;
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  n_paints++;
+}
+
+static gboolean
+painted (gpointer data)
+{
+  return n_paints >= GPOINTER_TO_UINT (data);
+}
+
+/* Two frames drawn from now: whatever changed has been laid out and shown. */
+static void
+wait_two_frames (void)
+{
+  static gboolean connected;
+
+  if (!connected)
+    {
+      g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
+                        G_CALLBACK (after_paint_cb), NULL);
+      connected = TRUE;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (window));
+  iterate_until (painted, GUINT_TO_POINTER (n_paints + 2), "two frames");
+}
+
+static gboolean
+results_are_for (gpointer data)
+{
+  return g_strcmp0 (pl_ontology_page_get_results_query (window->ontology_page), data) == 0;
+}
+
+static void
+run_for_ms (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * G_GINT64_CONSTANT (1000);
+
+  while (g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static gboolean
+leaflet_settled (gpointer data)
+{
+  return !adw_leaflet_get_child_transition_running (window->leaflet);
+}
+
+static gboolean
+leaflet_folded (gpointer folded)
+{
+  return adw_leaflet_get_folded (window->leaflet) == GPOINTER_TO_INT (folded);
+}
+
+static void
+test_sidebar_keeps_its_width_and_fills_a_narrow_window (void)
+{
+  /* Sized by its rows, the sidebar once grew and shrank as results came and went, and each change
+   * laid out the whole content page again (the slowest keystrokes of tools/bench-ui). */
+  static const char *queries[] = { "abnormality of the", "HP:00012", "hypoplasia", "seizure", NULL };
+  GtkEditable *entry = pl_ontology_page_get_search_entry (window->ontology_page);
+  GtkWidget *sidebar = GTK_WIDGET (window->sidebar_clamp);
+  int width;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL);
+  gtk_editable_set_text (entry, "");
+  wait_two_frames ();
+  width = gtk_widget_get_width (sidebar);
+  g_assert_cmpint (width, ==, 320);
+  for (guint i = 0; queries[i] != NULL; i++)
+    {
+      gtk_editable_set_text (entry, queries[i]);
+      iterate_until (results_are_for, (gpointer) queries[i], "the search results");
+      wait_two_frames ();
+      g_test_message ("\"%s\": %u results, sidebar %d px", queries[i],
+                      g_list_model_get_n_items (pl_ontology_page_get_results_model (window->ontology_page)),
+                      gtk_widget_get_width (sidebar));
+      g_assert_cmpint (gtk_widget_get_width (sidebar), ==, width);
+    }
+  gtk_editable_set_text (entry, "");
+  wait_two_frames ();
+  g_assert_cmpint (gtk_widget_get_width (sidebar), ==, width);
+
+  /* At 360 px the leaflet folds, and the sidebar, when shown, takes the whole width. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 720);
+  iterate_until (leaflet_folded, GINT_TO_POINTER (TRUE), "the folded leaflet");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-sidebar", NULL);
+  iterate_until (leaflet_settled, NULL, "the leaflet's slide to the sidebar");
+  /* and its fold animation (a fixed duration, 250 ms by default, with no "running" property) */
+  run_for_ms (adw_leaflet_get_mode_transition_duration (window->leaflet) + 100);
+  wait_two_frames ();
+  g_test_message ("folded: window %d px, sidebar %d px", gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_width (sidebar));
+  g_assert_cmpint (gtk_widget_get_width (sidebar), ==, gtk_widget_get_width (GTK_WIDGET (window->leaflet)));
+  g_assert_cmpint (gtk_widget_get_width (sidebar), >, width);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 720);
+  iterate_until (leaflet_folded, GINT_TO_POINTER (FALSE), "the unfolded leaflet");
+  run_for_ms (adw_leaflet_get_mode_transition_duration (window->leaflet) + 100);
+  wait_two_frames ();
+  g_assert_cmpint (gtk_widget_get_width (sidebar), ==, width);
+}
+
 static gboolean
 page_complete (gpointer data)
 {
@@ -387,12 +494,6 @@ test_search_finds_seizure_and_opens_it (void)
     g_assert_cmpstr (pl_term_object_get_id (hit), ==, "HP:0001250");
     g_assert_cmpstr (pl_term_object_get_matched_synonym (hit), ==, "Epileptic seizure");
   }
-}
-
-static gboolean
-results_are_for (gpointer data)
-{
-  return g_strcmp0 (pl_ontology_page_get_results_query (window->ontology_page), data) == 0;
 }
 
 static gboolean
@@ -802,6 +903,8 @@ main (int   argc,
   g_test_add_func ("/window/term-page-lists-its-phenokg-example-pairs", test_term_page_lists_its_phenokg_example_pairs);
   g_test_add_func ("/window/keyboard-shortcuts-name-their-actions", test_keyboard_shortcuts_name_their_actions);
   g_test_add_func ("/window/previews-show-the-pixels-the-model-saw", test_previews_show_the_pixels_the_model_saw);
+  g_test_add_func ("/window/sidebar-keeps-its-width-and-fills-a-narrow-window",
+                   test_sidebar_keeps_its_width_and_fills_a_narrow_window);
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -41,6 +41,7 @@ struct _PlWindow
   /* template children */
   AdwToastOverlay      *toast_overlay;
   AdwLeaflet           *leaflet;
+  AdwClamp             *sidebar_clamp;
   AdwViewStack         *sidebar_stack;
   GtkStack             *images_stack;
   GtkListBox           *images_list;

@@ -45,6 +45,7 @@ static void show_entry (PlWindow       *self,
                         PlHistoryEntry *entry);
 
 #define WAITING_PAGE_DELAY_MS 200
+#define SIDEBAR_WIDTH         320  /* as sidebar_clamp in pl-window.ui */
 #define THUMBNAIL_SIZE        48   /* the images list's thumbnails, in logical pixels */
 
 static gboolean
@@ -192,6 +193,17 @@ term_activated_cb (PlWindow   *self,
                    const char *term_id)
 {
   pl_window_show_term (self, term_id);
+}
+
+/* Side by side, the sidebar keeps one width (see sidebar_clamp in pl-window.ui); folded, it takes
+ * the whole window. */
+static void
+leaflet_folded_cb (PlWindow *self)
+{
+  int size = adw_leaflet_get_folded (self->leaflet) ? G_MAXINT / 2 : SIDEBAR_WIDTH;
+
+  adw_clamp_set_maximum_size (self->sidebar_clamp, size);
+  adw_clamp_set_tightening_threshold (self->sidebar_clamp, size);
 }
 
 /* Images ---------------------------------------------------------------------------------------- */
@@ -587,6 +599,7 @@ pl_window_class_init (PlWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/phenolip/Explorer/pl-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PlWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, PlWindow, sidebar_clamp);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, sidebar_stack);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, images_stack);
   gtk_widget_class_bind_template_child (widget_class, PlWindow, images_list);
@@ -641,6 +654,8 @@ static void
 pl_window_init (PlWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (leaflet_folded_cb), self, G_CONNECT_SWAPPED);
+  leaflet_folded_cb (self);
   g_signal_connect_object (self->content_stack, "notify::visible-child-name",
                            G_CALLBACK (content_page_changed_cb), self, G_CONNECT_SWAPPED);
   content_page_changed_cb (self);
