@@ -682,15 +682,21 @@ main (int   argc,
       iterate_or_die (deadline, "the demo session");
   }
   {
-    /* A window at rest draws nothing; frames here are an animation or a style loop somewhere. */
-    guint64 before = n_paints;
+    /* A window at rest draws nothing; frames here are an animation or a style loop somewhere.
+     * The second after ready is left alone first: the load's last animations end in it (their
+     * frames stop after a few hundred ms, longer than settle's cap). */
+    guint64 before;
     gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC;
 
-    settle (200);
     while (g_get_monotonic_time () < until)
       if (!g_main_context_iteration (NULL, FALSE))
         g_usleep (1000);
-    g_print ("\nFrames drawn in 1 s by the ready window at rest (welcome page): %" G_GUINT64_FORMAT "%s\n",
+    before = n_paints;
+    until = g_get_monotonic_time () + G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < until)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    g_print ("\nFrames drawn in 1 s by the ready window at rest (welcome page, a second after ready): %" G_GUINT64_FORMAT "%s\n",
              n_paints - before, n_paints - before > 2 ? "  -- it keeps redrawing when nothing changes" : "");
   }
   if (only == NULL || strcmp (only, "drop") == 0)
