@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/pl-error.h"
+#include "model/pl-parallel.h"
 
 struct _PlRanker {
   PlSnapshot        *snapshot;     /* not owned */
@@ -180,6 +181,31 @@ compare_systems (gconstpointer a,
   return strcmp (x->system_id, y->system_id);
 }
 
+/* Rows per thread below which a part is not worth handing out (a thread wakes in microseconds;
+ * 32 rows of 512 floats take about as long to score). */
+#define SCORES_MIN_ROWS 32
+
+typedef struct {
+  const PlPhenotypeMatrix *matrix;
+  const float             *embedding;
+  float                   *scores;
+} ScoresJob;
+
+/* Part INDEX of COUNT of the scores: a matrix-vector product over its rows. Reading the 34 MB
+ * matrix is the whole cost, and two cores read it in 1.8 ms where one takes 3.0 (this machine). */
+static void
+scores_part (gpointer data, int index, int count)
+{
+  const ScoresJob *job = data;
+  const PlPhenotypeMatrix *m = job->matrix;
+  int start, end;
+
+  pl_parallel_range (m->n, 1, index, count, &start, &end);
+  if (end > start)
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, end - start, m->dim, 1.0f, m->vectors + (gsize) start * m->dim,
+                 m->dim, job->embedding, 1, 0.0f, job->scores + start, 1);
+}
+
 PlRanking *
 pl_ranker_rank (PlRanker     *ranker,
                 const float  *image_embedding,
@@ -196,9 +222,12 @@ pl_ranker_rank (PlRanker     *ranker,
   double max_logit = -INFINITY, sum = 0;
   int n_heap = 0, n_systems;
 
-  /* scores[n] = M[n, dim] . e[dim] */
-  cblas_sgemv (CblasRowMajor, CblasNoTrans, m->n, m->dim, 1.0f, m->vectors, m->dim,
-               image_embedding, 1, 0.0f, ranker->scores, 1);
+  /* scores[n] = M[n, dim] . e[dim], the rows split across the model's threads */
+  {
+    ScoresJob job = { m, image_embedding, ranker->scores };
+
+    pl_parallel_run (scores_part, &job, MAX (1, m->n / SCORES_MIN_ROWS));
+  }
 
   if (under_id != NULL)
     {

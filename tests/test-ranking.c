@@ -7,6 +7,7 @@
 #include "app/pl-ranking.h"
 #include "data/pl-phenotype-embeddings.h"
 #include "model/pl-error.h"
+#include "model/pl-parallel.h"
 #include "tests/pl-test-util.h"
 
 #define TOLERANCE 1e-4
@@ -101,7 +102,7 @@ check_ranking (const PlRanking *ranking,
 }
 
 static void
-test_ranking_equals_numpy (void)
+check_ranking_equals_numpy (void)
 {
   g_autoptr(PlSnapshot) snapshot = fresh_snapshot ("rank.snapshot");
   g_autoptr(PlRanker) ranker = NULL;
@@ -128,6 +129,23 @@ test_ranking_equals_numpy (void)
   g_assert_no_error (error);
   g_assert_cmpuint (under->n_candidates, ==, json_object_get_int_member (expected, "under_candidates"));
   check_ranking (under, json_object_get_array_member (expected, "under_top"));
+}
+
+static void
+test_ranking_equals_numpy (void)
+{
+  check_ranking_equals_numpy ();
+}
+
+static void
+test_ranking_split_across_threads_equals_numpy (void)
+{
+  /* With two threads the 105 phenotypes' scores are computed in two halves at once. */
+  pl_clip_set_threads (2);
+  if (pl_parallel_get_threads () < 2)
+    g_test_message ("one core only: the scores are computed in one piece");
+  check_ranking_equals_numpy ();
+  pl_clip_set_threads (1);
 }
 
 static void
@@ -313,6 +331,7 @@ main (int    argc,
   g_test_add_func ("/ranking/embeddings-equal-open-clip-zero-shot-classifier",
                    test_embeddings_equal_open_clip_zero_shot_classifier);
   g_test_add_func ("/ranking/ranking-equals-numpy", test_ranking_equals_numpy);
+  g_test_add_func ("/ranking/ranking-split-across-threads-equals-numpy", test_ranking_split_across_threads_equals_numpy);
   g_test_add_func ("/ranking/system-summary-is-the-max-over-each-systems-phenotypes",
                    test_system_summary_is_the_max_over_each_systems_phenotypes);
   g_test_add_func ("/ranking/resumed-embeddings-equal-one-go", test_resumed_embeddings_equal_one_go);
