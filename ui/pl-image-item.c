@@ -10,7 +10,7 @@ struct _PlImageItem
   PlImageItemState  state;
   PlAnalysis       *analysis;
   GdkTexture       *preview;
-  GdkTexture       *thumbnail;  /* THUMBNAIL_SIZE pixels square, made when first asked for */
+  GdkTexture       *thumbnail;  /* thumbnail_size pixels square, made when first asked for */
   int               thumbnail_size;
   char             *error;
 };
@@ -124,14 +124,31 @@ pl_image_item_get_preview (PlImageItem *self)
   return self->preview;
 }
 
-/* SIZE x SIZE RGB pixels, area-averaged from the SOURCE x SOURCE RGB preview, as a texture in
- * GDK's default format. That is the memory layout of cairo's ARGB32: the software renderer then
- * copies it each frame instead of converting every pixel, and at its drawn size it scales nothing. */
+/* An R8G8B8 texture: GTK 4.8 downloads that format to cairo's with a byte shuffle, while its own
+ * B8G8R8A8_PREMULTIPLIED goes through floats, 6.5 times slower (224 px: 0.14 ms against 0.94,
+ * every frame that draws it). */
 static GdkTexture *
-texture_from_rgb (const guint8 *rgb, int source, int size)
+rgb_texture (guint8 *rgb, int size)
 {
-  gsize stride = (gsize) size * 4;
-  guint8 *pixels = g_malloc (stride * size);
+  g_autoptr(GBytes) bytes = g_bytes_new_take (rgb, (gsize) size * size * 3);
+
+  return gdk_memory_texture_new (size, size, GDK_MEMORY_R8G8B8, bytes, (gsize) size * 3);
+}
+
+GdkTexture *
+pl_analysis_make_preview (PlAnalysis *analysis)
+{
+  int size = analysis->preview_size;
+
+  return rgb_texture (g_memdup2 (analysis->preview_rgb, (gsize) size * size * 3), size);
+}
+
+/* SIZE x SIZE pixels area-averaged from the SOURCE x SOURCE RGB preview: drawn at its own size,
+ * the thumbnail is not scaled again in every frame. */
+static GdkTexture *
+thumbnail_texture (const guint8 *rgb, int source, int size)
+{
+  guint8 *pixels = g_malloc ((gsize) size * size * 3);
 
   for (int y = 0; y < size; y++)
     {
@@ -140,31 +157,20 @@ texture_from_rgb (const guint8 *rgb, int source, int size)
       for (int x = 0; x < size; x++)
         {
           int x0 = x * source / size, x1 = MAX (x0 + 1, (x + 1) * source / size);
-          guint sum[3] = { 0, 0, 0 }, n = (guint) ((y1 - y0) * (x1 - x0));
-          guint8 *out = pixels + y * stride + (gsize) x * 4;
+          guint n = (guint) ((y1 - y0) * (x1 - x0));
 
-          for (int sy = y0; sy < y1; sy++)
-            for (int sx = x0; sx < x1; sx++)
-              for (int c = 0; c < 3; c++)
-                sum[c] += rgb[((gsize) sy * source + sx) * 3 + c];
-          /* B, G, R, A: opaque, so premultiplying changes nothing */
-          out[0] = (guint8) ((sum[2] + n / 2) / n);
-          out[1] = (guint8) ((sum[1] + n / 2) / n);
-          out[2] = (guint8) ((sum[0] + n / 2) / n);
-          out[3] = 255;
+          for (int c = 0; c < 3; c++)
+            {
+              guint sum = 0;
+
+              for (int sy = y0; sy < y1; sy++)
+                for (int sx = x0; sx < x1; sx++)
+                  sum += rgb[((gsize) sy * source + sx) * 3 + c];
+              pixels[((gsize) y * size + x) * 3 + c] = (guint8) ((sum + n / 2) / n);
+            }
         }
     }
-  {
-    g_autoptr(GBytes) bytes = g_bytes_new_take (pixels, stride * size);
-
-    return gdk_memory_texture_new (size, size, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes, stride);
-  }
-}
-
-GdkTexture *
-pl_analysis_make_preview (PlAnalysis *analysis)
-{
-  return texture_from_rgb (analysis->preview_rgb, analysis->preview_size, analysis->preview_size);
+  return rgb_texture (pixels, size);
 }
 
 GdkTexture *
@@ -179,7 +185,7 @@ pl_image_item_get_thumbnail (PlImageItem *self,
   if (self->thumbnail == NULL || self->thumbnail_size != size)
     {
       g_clear_object (&self->thumbnail);
-      self->thumbnail = texture_from_rgb (self->analysis->preview_rgb, self->analysis->preview_size, size);
+      self->thumbnail = thumbnail_texture (self->analysis->preview_rgb, self->analysis->preview_size, size);
       self->thumbnail_size = size;
     }
   return self->thumbnail;
