@@ -35,6 +35,13 @@ vit_patch_dim (const PlVitConfig *config)
   return VIT_CHANNELS * config->patch_size * config->patch_size;
 }
 
+/* Floats of one preprocessed image, [channels, size, size]. */
+static size_t
+vit_image_floats (const PlVitConfig *config)
+{
+  return (size_t) VIT_CHANNELS * config->image_size * config->image_size;
+}
+
 static gboolean
 vit_config_is_valid (const PlVitConfig *config)
 {
@@ -95,7 +102,7 @@ vit_embed (const PlVitWeights *weights, const float *pixels, int n_images, VitBu
   int n_tokens = vit_n_tokens (config);
   int width = config->width;
   int patch_dim = vit_patch_dim (config);
-  size_t image_floats = (size_t) VIT_CHANNELS * config->image_size * config->image_size;
+  size_t image_floats = vit_image_floats (config);
 
   /* patches: [n_images * n_tokens, patch_dim]; the [CLS] slot of each image is a zero row whose
    * product is overwritten below, so that one GEMM writes every patch token in place. */
@@ -226,12 +233,11 @@ vit_images_part (gpointer data, int index, int count)
 {
   const VitImagesJob *job = data;
   const PlVitConfig *config = &job->weights->config;
-  size_t image_floats = (size_t) VIT_CHANNELS * config->image_size * config->image_size;
   int start, end;
 
   pl_parallel_range (job->n_images, 1, index, count, &start, &end);
   if (end > start)
-    vit_encode_batch (job->weights, job->pixels + (size_t) start * image_floats, end - start,
+    vit_encode_batch (job->weights, job->pixels + start * vit_image_floats (config), end - start,
                       job->out + (size_t) start * config->embed_dim);
 }
 
@@ -266,12 +272,8 @@ pl_vit_encode (const PlVitWeights *weights,
       pl_parallel_run (vit_images_part, &job, n_threads);
     }
   if (n_images > n_split)
-    {
-      size_t image_floats = (size_t) VIT_CHANNELS * config->image_size * config->image_size;
-
-      vit_encode_batch (weights, pixels + (size_t) n_split * image_floats, n_images - n_split,
-                        out + (size_t) n_split * config->embed_dim);
-    }
+    vit_encode_batch (weights, pixels + n_split * vit_image_floats (config), n_images - n_split,
+                      out + (size_t) n_split * config->embed_dim);
 }
 
 double
