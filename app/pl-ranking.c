@@ -11,6 +11,7 @@
 
 struct _PlRanker {
   PlSnapshot        *snapshot;     /* not owned */
+  PlTermGraph       *graph;        /* the is_a graph, for the top phenotypes' paths */
   PlPhenotypeMatrix *matrix;
   float              logit_scale;
   GHashTable        *row_of_term;  /* term id -> row + 1 */
@@ -64,6 +65,8 @@ pl_ranker_new (PlSnapshot         *snapshot,
   ranker->snapshot = snapshot;
   ranker->logit_scale = pl_clip_get_logit_scale (clip);
   if ((ranker->matrix = pl_phenotype_matrix_load (snapshot, clip, templates, error)) == NULL)
+    return NULL;
+  if ((ranker->graph = pl_snapshot_load_graph (snapshot, error)) == NULL)
     return NULL;
   ranker->row_of_term = g_hash_table_new (g_str_hash, g_str_equal);
   for (int i = 0; i < ranker->matrix->n; i++)
@@ -119,6 +122,7 @@ pl_ranker_free (PlRanker *ranker)
   g_clear_pointer (&ranker->row_of_term, g_hash_table_unref);
   g_clear_pointer (&ranker->system_labels, g_hash_table_unref);
   g_clear_pointer (&ranker->matrix, pl_phenotype_matrix_free);
+  g_clear_pointer (&ranker->graph, pl_term_graph_free);
   g_clear_pointer (&ranker->system_ids, g_ptr_array_unref);
   g_free (ranker->row_systems);
   g_free (ranker->row_system_start);
@@ -337,8 +341,11 @@ pl_ranker_rank (PlRanker     *ranker,
       for (char **s = m->systems->pdata[i]; *s != NULL; s++)
         g_ptr_array_add (p->systems, g_strdup (*s));
       g_ptr_array_add (ranking->phenotypes, p);
-      p->paths = pl_snapshot_get_paths (ranker->snapshot, p->term_id, 0, NULL, error);
-      if (p->paths == NULL)
+      /* In memory: through SQLite a term's paths took about 0.2 ms, 40 % of a ranking. A row the
+       * graph does not know (the file changed under us) still gets SQLite's answer or error. */
+      p->paths = pl_term_graph_get_paths (ranker->graph, p->term_id, 0, NULL);
+      if (p->paths == NULL
+          && (p->paths = pl_snapshot_get_paths (ranker->snapshot, p->term_id, 0, NULL, error)) == NULL)
         return NULL;
     }
   return g_steal_pointer (&ranking);

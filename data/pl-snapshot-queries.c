@@ -276,29 +276,136 @@ pl_snapshot_list_subtree (PlSnapshot *snapshot,
   return collect_refs (snapshot, statement, error);
 }
 
-/* Path enumeration over the ancestor subgraph, held in memory (a few dozen nodes). */
+/* Paths to the root ------------------------------------------------------------------------------ */
+
+/* An is_a graph held in memory: the ancestor subgraph of one term (pl_snapshot_get_paths, a few
+ * dozen nodes) or the whole ontology (pl_snapshot_load_graph). Each node's parents are in id order,
+ * as SQLite's ORDER BY gives them, so both enumerate paths in the same order. */
+struct _PlTermGraph {
+  GPtrArray  *nodes;         /* PlTermRef* */
+  GHashTable *index;         /* id (the node's own string) -> index + 1 */
+  GArray     *parents;       /* guint node indices, grouped by child */
+  guint      *parent_start;  /* [nodes->len + 1]: node i's parents are parents[start[i], start[i + 1]) */
+};
+
+void
+pl_term_graph_free (PlTermGraph *graph)
+{
+  if (graph == NULL)
+    return;
+  g_clear_pointer (&graph->index, g_hash_table_unref);
+  g_clear_pointer (&graph->nodes, g_ptr_array_unref);
+  g_clear_pointer (&graph->parents, g_array_unref);
+  g_free (graph->parent_start);
+  g_free (graph);
+}
+
+guint
+pl_term_graph_get_n_terms (PlTermGraph *graph)
+{
+  return graph->nodes->len;
+}
+
+/* The graph of the terms STATEMENT lists (TERM_REF_COLUMNS) and the (child, parent) rows of
+ * EDGES, ordered by child then parent; edges to or from a term that is not listed are left out.
+ * Both statements are bound and are run to the end. */
+static PlTermGraph *
+term_graph_new (PlSnapshot   *snapshot,
+                sqlite3_stmt *terms,
+                sqlite3_stmt *edges,
+                GError      **error)
+{
+  g_autoptr(PlTermGraph) graph = g_new0 (PlTermGraph, 1);
+  g_autoptr(GArray) edge_children = g_array_new (FALSE, FALSE, sizeof (guint));
+  gpointer found;
+  int rc;
+
+  if ((graph->nodes = collect_refs (snapshot, terms, error)) == NULL)
+    return NULL;
+  graph->index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < graph->nodes->len; i++)
+    {
+      PlTermRef *ref = g_ptr_array_index (graph->nodes, i);
+
+      g_hash_table_insert (graph->index, ref->id, GUINT_TO_POINTER (i + 1));
+    }
+  graph->parents = g_array_new (FALSE, FALSE, sizeof (guint));
+  while ((rc = sqlite3_step (edges)) == SQLITE_ROW)
+    {
+      guint child, parent;
+
+      if (!g_hash_table_lookup_extended (graph->index, column_text (edges, 0), NULL, &found))
+        continue;
+      child = GPOINTER_TO_UINT (found) - 1;
+      if (!g_hash_table_lookup_extended (graph->index, column_text (edges, 1), NULL, &found))
+        continue;
+      parent = GPOINTER_TO_UINT (found) - 1;
+      g_array_append_val (edge_children, child);
+      g_array_append_val (graph->parents, parent);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      pl_snapshot_set_sqlite_error (snapshot, "query failed", error);
+      return NULL;
+    }
+  /* Group the parents by child (a counting sort, stable: each child keeps its parents' order). */
+  {
+    guint n = graph->nodes->len;
+    g_autofree guint *fill = g_new0 (guint, n + 1);
+    g_autoptr(GArray) grouped = g_array_sized_new (FALSE, FALSE, sizeof (guint), graph->parents->len);
+
+    graph->parent_start = g_new0 (guint, n + 1);
+    for (guint e = 0; e < edge_children->len; e++)
+      graph->parent_start[g_array_index (edge_children, guint, e) + 1]++;
+    for (guint i = 0; i < n; i++)
+      graph->parent_start[i + 1] += graph->parent_start[i];
+    memcpy (fill, graph->parent_start, (n + 1) * sizeof (guint));
+    g_array_set_size (grouped, graph->parents->len);
+    for (guint e = 0; e < edge_children->len; e++)
+      g_array_index (grouped, guint, fill[g_array_index (edge_children, guint, e)]++)
+        = g_array_index (graph->parents, guint, e);
+    g_array_unref (graph->parents);
+    graph->parents = g_steal_pointer (&grouped);
+  }
+  return g_steal_pointer (&graph);
+}
+
+PlTermGraph *
+pl_snapshot_load_graph (PlSnapshot *snapshot,
+                        GError    **error)
+{
+  sqlite3_stmt *terms, *edges;
+
+  terms = pl_snapshot_statement (snapshot, "SELECT " TERM_REF_COLUMNS " FROM terms t", error);
+  if (terms == NULL)
+    return NULL;
+  edges = pl_snapshot_statement (snapshot, "SELECT child, parent FROM is_a ORDER BY child, parent", error);
+  if (edges == NULL)
+    return NULL;
+  return term_graph_new (snapshot, terms, edges, error);
+}
+
 typedef struct {
-  GPtrArray  *nodes;      /* PlTermRef* */
-  GHashTable *index;      /* id -> index + 1 */
-  GArray    **parents;    /* [nodes->len] of guint */
-  GPtrArray  *paths;      /* GArray* of guint, term first */
-  guint       budget;
-  gboolean    capped;
+  PlTermGraph *graph;
+  GPtrArray   *paths;      /* GArray* of guint, term first */
+  guint        budget;
+  gboolean     capped;
 } PathWalk;
 
 static void
 walk_up (PathWalk *walk,
          GArray   *path)
 {
+  const PlTermGraph *graph = walk->graph;
   guint node = g_array_index (path, guint, path->len - 1);
-  GArray *parents = walk->parents[node];
+  guint first = graph->parent_start[node], end = graph->parent_start[node + 1];
 
   if (walk->paths->len >= walk->budget)
     {
       walk->capped = TRUE;
       return;
     }
-  if (parents->len == 0)
+  if (first == end)
     {
       GArray *copy = g_array_sized_new (FALSE, FALSE, sizeof (guint), path->len);
 
@@ -306,9 +413,18 @@ walk_up (PathWalk *walk,
       g_ptr_array_add (walk->paths, copy);
       return;
     }
-  for (guint k = 0; k < parents->len; k++)
+  for (guint k = first; k < end; k++)
     {
-      g_array_append_val (path, g_array_index (parents, guint, k));
+      guint parent = g_array_index (graph->parents, guint, k);
+      gboolean on_path = FALSE;
+
+      /* The importer refuses is_a cycles, but a snapshot is a file anyone can edit: a parent
+       * already on the path is not followed (that way lies no root, and no end). */
+      for (guint p = 0; p < path->len && !on_path; p++)
+        on_path = g_array_index (path, guint, p) == parent;
+      if (on_path)
+        continue;
+      g_array_append_val (path, parent);
       walk_up (walk, path);
       g_array_set_size (path, path->len - 1);
     }
@@ -319,7 +435,7 @@ compare_paths (gconstpointer a,
                gconstpointer b,
                gpointer      user_data)
 {
-  PathWalk *sort_walk = user_data;
+  const PlTermGraph *graph = user_data;
   GArray *pa = *(GArray *const *) a;
   GArray *pb = *(GArray *const *) b;
 
@@ -328,8 +444,8 @@ compare_paths (gconstpointer a,
   /* Ties by the ids from the root down. */
   for (guint k = 0; k < pa->len; k++)
     {
-      PlTermRef *ra = g_ptr_array_index (sort_walk->nodes, g_array_index (pa, guint, pa->len - 1 - k));
-      PlTermRef *rb = g_ptr_array_index (sort_walk->nodes, g_array_index (pb, guint, pb->len - 1 - k));
+      PlTermRef *ra = g_ptr_array_index (graph->nodes, g_array_index (pa, guint, pa->len - 1 - k));
+      PlTermRef *rb = g_ptr_array_index (graph->nodes, g_array_index (pb, guint, pb->len - 1 - k));
       int c = strcmp (ra->id, rb->id);
 
       if (c != 0)
@@ -349,81 +465,24 @@ copy_ref (const PlTermRef *ref)
   return copy;
 }
 
-GPtrArray *
-pl_snapshot_get_paths (PlSnapshot *snapshot,
-                       const char *id,
-                       guint       max_paths,
-                       gboolean   *capped,
-                       GError    **error)
+/* Enumerates a generous multiple of the cap, then keeps the shortest. */
+static GPtrArray *
+term_graph_paths (PlTermGraph *graph,
+                  guint        term_index,
+                  guint        max_paths,
+                  gboolean    *capped)
 {
-  g_autofree char *term_id = resolve_id (snapshot, id, NULL, error);
-  g_autoptr(GPtrArray) nodes = NULL;
-  g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GArray) start = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autoptr(GPtrArray) result = NULL;
-  PathWalk walk = { 0 };
-  sqlite3_stmt *statement;
-  gpointer found;
-  guint term_index = 0;
-  int rc;
+  PathWalk walk = { .graph = graph };
+  GPtrArray *result;
 
-  if (capped != NULL)
-    *capped = FALSE;
-  if (term_id == NULL)
-    return NULL;
   if (max_paths == 0)
     max_paths = PL_SNAPSHOT_MAX_PATHS;
-  statement = pl_snapshot_statement (snapshot,
-                                     ANCESTORS_CTE "SELECT " TERM_REF_COLUMNS
-                                     " FROM ancestors JOIN terms t ON t.id = ancestors.id", error);
-  if (statement == NULL)
-    return NULL;
-  sqlite3_bind_text (statement, 1, term_id, -1, SQLITE_TRANSIENT);
-  if ((nodes = collect_refs (snapshot, statement, error)) == NULL)
-    return NULL;
-  for (guint i = 0; i < nodes->len; i++)
-    {
-      PlTermRef *ref = g_ptr_array_index (nodes, i);
-
-      g_hash_table_insert (index, ref->id, GUINT_TO_POINTER (i + 1));
-      if (strcmp (ref->id, term_id) == 0)
-        term_index = i;
-    }
-  walk.nodes = nodes;
-  walk.index = index;
-  walk.parents = g_new0 (GArray *, nodes->len);
-  for (guint i = 0; i < nodes->len; i++)
-    walk.parents[i] = g_array_new (FALSE, FALSE, sizeof (guint));
-  statement = pl_snapshot_statement (snapshot,
-                                     ANCESTORS_CTE "SELECT is_a.child, is_a.parent FROM is_a"
-                                     " WHERE is_a.child IN ancestors ORDER BY is_a.child, is_a.parent", error);
-  if (statement == NULL)
-    goto out;
-  sqlite3_bind_text (statement, 1, term_id, -1, SQLITE_TRANSIENT);
-  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
-    {
-      guint child, parent;
-
-      if (!g_hash_table_lookup_extended (index, column_text (statement, 0), NULL, &found))
-        continue;
-      child = GPOINTER_TO_UINT (found) - 1;
-      if (!g_hash_table_lookup_extended (index, column_text (statement, 1), NULL, &found))
-        continue;
-      parent = GPOINTER_TO_UINT (found) - 1;
-      g_array_append_val (walk.parents[child], parent);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      pl_snapshot_set_sqlite_error (snapshot, "query failed", error);
-      goto out;
-    }
-
-  /* Enumerate a generous multiple of the cap, then keep the shortest. */
   walk.paths = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   walk.budget = max_paths > G_MAXUINT / 16 ? G_MAXUINT : max_paths * 16;
   g_array_append_val (start, term_index);
   walk_up (&walk, start);
-  g_ptr_array_sort_with_data (walk.paths, compare_paths, &walk);
+  g_ptr_array_sort_with_data (walk.paths, compare_paths, graph);
 
   result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   for (guint p = 0; p < walk.paths->len && p < max_paths; p++)
@@ -432,16 +491,59 @@ pl_snapshot_get_paths (PlSnapshot *snapshot,
       GPtrArray *refs = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_term_ref_free);
 
       for (guint k = path->len; k > 0; k--)
-        g_ptr_array_add (refs, copy_ref (g_ptr_array_index (nodes, g_array_index (path, guint, k - 1))));
+        g_ptr_array_add (refs, copy_ref (g_ptr_array_index (graph->nodes, g_array_index (path, guint, k - 1))));
       g_ptr_array_add (result, refs);
     }
   if (capped != NULL)
     *capped = walk.capped || walk.paths->len > max_paths;
+  g_ptr_array_unref (walk.paths);
+  return result;
+}
 
-out:
-  for (guint i = 0; i < nodes->len; i++)
-    g_array_unref (walk.parents[i]);
-  g_free (walk.parents);
-  g_clear_pointer (&walk.paths, g_ptr_array_unref);
-  return g_steal_pointer (&result);
+GPtrArray *
+pl_term_graph_get_paths (PlTermGraph *graph,
+                         const char  *term_id,
+                         guint        max_paths,
+                         gboolean    *capped)
+{
+  gpointer found;
+
+  if (capped != NULL)
+    *capped = FALSE;
+  if (!g_hash_table_lookup_extended (graph->index, term_id, NULL, &found))
+    return NULL;
+  return term_graph_paths (graph, GPOINTER_TO_UINT (found) - 1, max_paths, capped);
+}
+
+GPtrArray *
+pl_snapshot_get_paths (PlSnapshot *snapshot,
+                       const char *id,
+                       guint       max_paths,
+                       gboolean   *capped,
+                       GError    **error)
+{
+  g_autofree char *term_id = resolve_id (snapshot, id, NULL, error);
+  g_autoptr(PlTermGraph) graph = NULL;
+  sqlite3_stmt *terms, *edges;
+
+  if (capped != NULL)
+    *capped = FALSE;
+  if (term_id == NULL)
+    return NULL;
+  /* The ancestor subgraph only: two statements (cached), not one per step up. */
+  terms = pl_snapshot_statement (snapshot,
+                                 ANCESTORS_CTE "SELECT " TERM_REF_COLUMNS
+                                 " FROM ancestors JOIN terms t ON t.id = ancestors.id", error);
+  if (terms == NULL)
+    return NULL;
+  sqlite3_bind_text (terms, 1, term_id, -1, SQLITE_TRANSIENT);
+  edges = pl_snapshot_statement (snapshot,
+                                 ANCESTORS_CTE "SELECT is_a.child, is_a.parent FROM is_a"
+                                 " WHERE is_a.child IN ancestors ORDER BY is_a.child, is_a.parent", error);
+  if (edges == NULL)
+    return NULL;
+  sqlite3_bind_text (edges, 1, term_id, -1, SQLITE_TRANSIENT);
+  if ((graph = term_graph_new (snapshot, terms, edges, error)) == NULL)
+    return NULL;
+  return pl_term_graph_get_paths (graph, term_id, max_paths, capped);
 }
