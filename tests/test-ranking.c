@@ -124,6 +124,23 @@ check_ranking_equals_numpy (void)
   g_assert_no_error (error);
   g_assert_cmpuint (ranking->n_candidates, ==, json_array_get_length (json_object_get_array_member (expected, "terms")));
   check_ranking (ranking, json_object_get_array_member (expected, "top"));
+  /* The ranker's paths (from its graph in memory) are the snapshot's own, in the same order. */
+  for (guint i = 0; i < ranking->phenotypes->len; i++)
+    {
+      PlRankedPhenotype *p = ranking->phenotypes->pdata[i];
+      g_autoptr(GPtrArray) paths = pl_snapshot_get_paths (snapshot, p->term_id, 0, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (p->paths->len, ==, paths->len);
+      for (guint k = 0; k < paths->len; k++)
+        {
+          GPtrArray *mine = p->paths->pdata[k], *theirs = paths->pdata[k];
+
+          g_assert_cmpuint (mine->len, ==, theirs->len);
+          for (guint j = 0; j < mine->len; j++)
+            g_assert_cmpstr (((PlTermRef *) mine->pdata[j])->id, ==, ((PlTermRef *) theirs->pdata[j])->id);
+        }
+    }
 
   under = pl_ranker_rank (ranker, embedding, 5, json_object_get_string_member (expected, "under"), &error);
   g_assert_no_error (error);
