@@ -27,11 +27,14 @@ for s in "${SECTIONS[@]}"; do
   esac
 done
 
-if [ ! -d tests/reference/.upstream/open_clip-2.23.0 ] && [ -z "${PHENOLIP_UPSTREAM:-}" ]; then
-  echo "The PyTorch side needs open_clip v2.23.0 and timm sources in tests/reference/.upstream/;" >&2
-  echo "tests/reference/README.md says how to export them from their git repositories." >&2
-  exit 1
-fi
+upstream=${PHENOLIP_UPSTREAM:-tests/reference/.upstream}
+for d in open_clip-2.23.0 timm-1.0.28 ftfy-6.1.1 hf_src; do
+  if [ ! -d "$upstream/$d" ]; then
+    echo "The PyTorch side needs upstream sources (open_clip v2.23.0, timm, ftfy, transformers' tokenizer" >&2
+    echo "files) in $upstream/, and $d is missing: tests/reference/README.md says how to export them." >&2
+    exit 1
+  fi
+done
 if [ ! -f "$MODEL/open_clip_pytorch_model.bin" ]; then
   echo "==> Generating a full-size random-weight checkpoint in $MODEL (not committed)" >&2
   $PY tests/reference/make_full_checkpoint.py "$MODEL" >&2
