@@ -196,6 +196,61 @@ pl_linear_accumulate (float *y,
   gemm_run (&job);
 }
 
+/* pl_linear_accumulate_split_k: part 0 adds its share of the sum over n_in (and the bias) to y;
+ * part i > 0 writes its share to partial slot i - 1. */
+typedef struct {
+  float       *y, *partials;
+  const float *x, *w, *bias;
+  int          n_rows, n_in, n_out;
+  int          n_parts;  /* set by part 0: how many parts the pool ran */
+} SplitKJob;
+
+static void
+split_k_part (gpointer data, int index, int count)
+{
+  SplitKJob *job = data;
+  float *c = index == 0 ? job->y : job->partials + (size_t) (index - 1) * job->n_rows * job->n_out;
+  int k0, k1;
+
+  if (index == 0)
+    job->n_parts = count;
+  pl_parallel_range (job->n_in, PL_COLUMN_ALIGN, index, count, &k0, &k1);
+  if (k1 > k0)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, job->n_rows, job->n_out, k1 - k0,
+                 1.0f, job->x + k0, job->n_in, job->w + k0, job->n_in,
+                 index == 0 ? 1.0f : 0.0f, c, job->n_out);
+  else if (index > 0)
+    memset (c, 0, (size_t) job->n_rows * job->n_out * sizeof (float));
+  if (index == 0 && job->bias != NULL)
+    pl_add_bias (job->y, job->n_out, job->bias, job->n_rows, job->n_out);
+}
+
+size_t
+pl_split_k_scratch_size (int n_rows, int n_out)
+{
+  return (size_t) (PL_PARALLEL_MAX_THREADS - 1) * n_rows * n_out;
+}
+
+int
+pl_linear_accumulate_split_k (float *y,
+                              const float *x,
+                              const float *w, const float *bias,
+                              int n_rows, int n_in, int n_out,
+                              float *partials)
+{
+  SplitKJob job = { y, partials, x, w, bias, n_rows, n_in, n_out, 1 };
+
+  if (n_rows <= 0 || n_out <= 0)
+    return 0;
+  if (n_in <= 0 || (double) n_rows * n_out * n_in < PL_PARALLEL_MIN_MACS)
+    {
+      pl_linear_accumulate (y, x, w, bias, n_rows, n_in, n_out);
+      return 0;
+    }
+  pl_parallel_run (split_k_part, &job, MAX (1, MIN (PL_PARALLEL_MAX_THREADS, n_in / PL_COLUMN_ALIGN)));
+  return job.n_parts - 1;
+}
+
 /* --- Scalar kernels, inlined into the block loops ---------------------------------------- */
 
 PL_KERNEL float
@@ -476,14 +531,19 @@ row_max (const float *x, int n)
 }
 
 PL_VECTOR_CLONES static void
-layernorm_serial (float *y, const float *x,
+layernorm_serial (float *y, float *x,
+                  const float *partials, int n_partials, size_t partial_stride,
                   const float *w, const float *b,
                   int n_rows, int width, float eps)
 {
   for (int r = 0; r < n_rows; r++)
     {
-      const float *xr = x + (size_t) r * width;
+      float *xr = x + (size_t) r * width;
       float *yr = y + (size_t) r * width;
+
+      for (int p = 0; p < n_partials; p++)
+        add_distinct (xr, partials + p * partial_stride + (size_t) r * width, width);
+      {
       /* Deviations are taken as (x - shift) - mean_offset, with shift the row's first element:
        * x - shift is exact for nearby values, so a mean that is large next to the spread costs
        * no precision (x - mean would round the mean to the float grid of its magnitude). */
@@ -504,12 +564,15 @@ layernorm_serial (float *y, const float *x,
             block[j] = ((block[j] - shift) - mean_offset) * rstd * w_block[j] + b_block[j];
           store_block (yr + i, block, len);
         }
+      }
     }
 }
 
 typedef struct {
-  float       *y;
-  const float *x, *w, *b;
+  float       *y, *x;
+  const float *partials;
+  int          n_partials;
+  const float *w, *b;
   int          n_rows, width;
   float        eps;
 } LayernormJob;
@@ -522,7 +585,25 @@ layernorm_part (gpointer data, int index, int count)
 
   pl_parallel_range (job->n_rows, 1, index, count, &r0, &r1);
   layernorm_serial (job->y + (size_t) r0 * job->width, job->x + (size_t) r0 * job->width,
+                    job->partials + (size_t) r0 * job->width, job->n_partials,
+                    (size_t) job->n_rows * job->width,
                     job->w, job->b, r1 - r0, job->width, job->eps);
+}
+
+void
+pl_layernorm_fold (float *y, float *x,
+                   const float *partials, int n_partials,
+                   const float *w, const float *b,
+                   int n_rows, int width, float eps)
+{
+  LayernormJob job = { y, x, partials, n_partials, w, b, n_rows, width, eps };
+
+  if (n_partials <= 0)
+    job.partials = x, job.n_partials = 0;  /* never read; keeps the row offset arithmetic defined */
+  if ((size_t) n_rows * width < PL_PARALLEL_MIN_FLOATS)
+    layernorm_part (&job, 0, 1);
+  else
+    pl_parallel_run (layernorm_part, &job, n_rows);
 }
 
 void
@@ -530,12 +611,8 @@ pl_layernorm (float *y, const float *x,
               const float *w, const float *b,
               int n_rows, int width, float eps)
 {
-  LayernormJob job = { y, x, w, b, n_rows, width, eps };
-
-  if ((size_t) n_rows * width < PL_PARALLEL_MIN_FLOATS)
-    layernorm_serial (y, x, w, b, n_rows, width, eps);
-  else
-    pl_parallel_run (layernorm_part, &job, n_rows);
+  /* with no partials, x is only read */
+  pl_layernorm_fold (y, (float *) x, NULL, 0, w, b, n_rows, width, eps);
 }
 
 /* row: [width] = exp(row - max of row); returns 1 / the sum of the new row. */

@@ -56,6 +56,19 @@ void pl_linear_accumulate (float *y,
                            const float *w, const float *bias,
                            int n_rows, int n_in, int n_out);
 
+/* y: [n_rows, n_out] += x [n_rows, n_in] . w [n_out, n_in]^T + bias, with the sum over n_in
+ * split across the pool, so that each thread packs only its share of x and of w (worth it where
+ * n_in is large next to n_out, as in the MLP's second product). The first share and the bias go
+ * into y; share i > 0 goes to partials + (i - 1) n_rows n_out. Returns how many partials were
+ * written (0 when the product ran whole): y is complete only once they are added, which
+ * pl_layernorm_fold does. partials: [pl_split_k_scratch_size (n_rows, n_out)] floats. */
+int    pl_linear_accumulate_split_k (float *y,
+                                     const float *x,
+                                     const float *w, const float *bias,
+                                     int n_rows, int n_in, int n_out,
+                                     float *partials);
+size_t pl_split_k_scratch_size      (int n_rows, int n_out);
+
 /* --- Row-wise and element-wise operations. --- */
 
 /* x: [n] += y [n]; the arrays do not overlap. */
@@ -73,6 +86,12 @@ void pl_exp           (float *y, const float *x, size_t n);
 void pl_layernorm     (float *y, const float *x,
                        const float *w, const float *b,
                        int n_rows, int width, float eps);
+/* x: [n_rows, width] += the N_PARTIALS partials [n_rows, width] of
+ * pl_linear_accumulate_split_k, in order; then y = pl_layernorm of x. */
+void pl_layernorm_fold (float *y, float *x,
+                        const float *partials, int n_partials,
+                        const float *w, const float *b,
+                        int n_rows, int width, float eps);
 /* x: [n_rows, width] (row stride ld) = softmax of each row, in place; subtracts the row
  * maximum first, so large inputs do not overflow. */
 void pl_softmax_rows       (float *x, int ld, int n_rows, int width);

@@ -63,6 +63,9 @@ typedef struct {
   float *cls;       /* [n_images, width]: the [CLS] rows through the last block */
   float *cls_h;     /* [n_images, width] */
   int   *cls_rows;  /* [n_images]: row of each image's [CLS] token in x */
+  float *partials;  /* [pl_split_k_scratch_size (n_rows, width)]: shares of the MLP's second
+                     * product not yet added to x */
+  int    n_partials;  /* how many of them x is still waiting for */
 } VitBuffers;
 
 static void
@@ -76,6 +79,7 @@ vit_buffers_init (VitBuffers *b, PlScratch *scratch, const PlVitConfig *config, 
     n_rows * width, n_rows * width, n_rows * shared,
     pl_attention_scratch_size (n_tokens, n_tokens), n_images * width, n_images * width,
     (n_images * sizeof (int) + sizeof (float) - 1) / sizeof (float),
+    pl_split_k_scratch_size (n_rows, width),
   };
   size_t total = 0;
 
@@ -89,6 +93,8 @@ vit_buffers_init (VitBuffers *b, PlScratch *scratch, const PlVitConfig *config, 
   b->cls = pl_scratch_take (scratch, sizes[4]);
   b->cls_h = pl_scratch_take (scratch, sizes[5]);
   b->cls_rows = (int *) (void *) pl_scratch_take (scratch, sizes[6]);
+  b->partials = pl_scratch_take (scratch, sizes[7]);
+  b->n_partials = 0;
   for (int i = 0; i < n_images; i++)
     b->cls_rows[i] = i * (int) n_tokens;
 }
@@ -137,7 +143,9 @@ vit_block (const PlVitBlock *block, const PlVitConfig *config, int n_images, Vit
   int head_dim = width / config->n_heads;
   float scale = (float) (1.0 / sqrt ((double) head_dim));
 
-  pl_layernorm (b->h, b->x, block->norm1_w, block->norm1_b, n_rows, width, config->ln_eps);
+  pl_layernorm_fold (b->h, b->x, b->partials, b->n_partials, block->norm1_w, block->norm1_b,
+                     n_rows, width, config->ln_eps);
+  b->n_partials = 0;
   pl_linear (b->qkv, 3 * width, b->h, block->qkv_w, block->qkv_b, n_rows, width, 3 * width);
   for (int i = 0; i < n_images; i++)
     {
@@ -152,7 +160,9 @@ vit_block (const PlVitBlock *block, const PlVitConfig *config, int n_images, Vit
   pl_layernorm (b->h, b->x, block->norm2_w, block->norm2_b, n_rows, width, config->ln_eps);
   pl_linear (b->wide, config->mlp_dim, b->h, block->fc1_w, block->fc1_b, n_rows, width, config->mlp_dim);
   pl_gelu (b->wide, (size_t) n_rows * config->mlp_dim);
-  pl_linear_accumulate (b->x, b->wide, block->fc2_w, block->fc2_b, n_rows, config->mlp_dim, width);
+  /* split over mlp_dim: the next block's first LayerNorm adds the shares to x */
+  b->n_partials = pl_linear_accumulate_split_k (b->x, b->wide, block->fc2_w, block->fc2_b, n_rows,
+                                                config->mlp_dim, width, b->partials);
 }
 
 /* The last block, of which only the [CLS] rows are used: every token still provides keys and
@@ -167,7 +177,9 @@ vit_last_block (const PlVitBlock *block, const PlVitConfig *config, int n_images
   float scale = (float) (1.0 / sqrt ((double) head_dim));
   float *queries = b->cls;  /* [n_images, width], free until the [CLS] rows of x are gathered */
 
-  pl_layernorm (b->h, b->x, block->norm1_w, block->norm1_b, n_rows, width, config->ln_eps);
+  pl_layernorm_fold (b->h, b->x, b->partials, b->n_partials, block->norm1_w, block->norm1_b,
+                     n_rows, width, config->ln_eps);
+  b->n_partials = 0;
   /* keys and values of every token: rows width..3 width of qkv_w; queries of [CLS] only */
   pl_linear (b->qkv + width, 3 * width, b->h, block->qkv_w + (size_t) width * width, block->qkv_b + width,
              n_rows, width, 2 * width);

@@ -390,6 +390,72 @@ test_linear_split_many_rows_few_columns_matches_naive (void)
   check_split_products (301, 64, 40, 45);
 }
 
+/* The MLP's second product with its sum split across the threads: part of it lands in y, the
+ * rest in partials that pl_layernorm_fold adds before normalising. y then holds start + x w^T +
+ * bias and the LayerNorm is that of the completed rows, both against double precision, with
+ * every thread count; n_in = 1000 leaves a ragged last share. */
+static void
+test_linear_split_k_then_layernorm_fold_matches_double (void)
+{
+  enum { ROWS = 23, IN = 1000, OUT = 48 };
+  g_autofree float *x = g_new (float, ROWS * IN);
+  g_autofree float *w = g_new (float, OUT * IN);
+  g_autofree float *partials = g_new (float, pl_split_k_scratch_size (ROWS, OUT));
+  float bias[OUT], start[ROWS * OUT], acc[ROWS * OUT], y[ROWS * OUT], ln_w[OUT], ln_b[OUT];
+
+  g_assert_cmpint (ROWS * IN * OUT, >=, 1 << 18);
+  fill_pattern (x, ROWS * IN, 81);
+  fill_pattern (w, OUT * IN, 82);
+  fill_pattern (bias, OUT, 83);
+  fill_pattern (start, ROWS * OUT, 84);
+  fill_pattern (ln_w, OUT, 85);
+  fill_pattern (ln_b, OUT, 86);
+  for (int threads = 1; threads <= pl_parallel_get_threads () + 1; threads++)
+    {
+      int n_partials;
+
+      pl_parallel_set_threads (threads);
+      memcpy (acc, start, sizeof acc);
+      n_partials = pl_linear_accumulate_split_k (acc, x, w, bias, ROWS, IN, OUT, partials);
+      /* one share per thread the pool really has */
+      g_assert_cmpint (n_partials, ==, pl_parallel_get_threads () - 1);
+      pl_layernorm_fold (y, acc, partials, n_partials, ln_w, ln_b, ROWS, OUT, 1e-5f);
+      for (int r = 0; r < ROWS; r++)
+        for (int o = 0; o < OUT; o++)
+          {
+            double dot = 0;
+
+            for (int i = 0; i < IN; i++)
+              dot += (double) x[r * IN + i] * w[o * IN + i];
+            g_assert_cmpfloat_with_epsilon (acc[r * OUT + o], start[r * OUT + o] + dot + bias[o], 1e-4);
+          }
+      assert_layernorm_matches_double (y, acc, ln_w, ln_b, ROWS, OUT, 1e-5, 2e-5);
+    }
+  pl_parallel_set_threads ((int) g_get_num_processors ());
+}
+
+/* A product too small to split runs whole: no partials, y complete. */
+static void
+test_linear_split_k_small_runs_whole (void)
+{
+  enum { ROWS = 3, IN = 20, OUT = 5 };
+  float x[ROWS * IN], w[OUT * IN], acc[ROWS * OUT], partials[1];
+
+  fill_pattern (x, ROWS * IN, 91);
+  fill_pattern (w, OUT * IN, 92);
+  memset (acc, 0, sizeof acc);
+  g_assert_cmpint (pl_linear_accumulate_split_k (acc, x, w, NULL, ROWS, IN, OUT, partials), ==, 0);
+  for (int r = 0; r < ROWS; r++)
+    for (int o = 0; o < OUT; o++)
+      {
+        double dot = 0;
+
+        for (int i = 0; i < IN; i++)
+          dot += (double) x[r * IN + i] * w[o * IN + i];
+        g_assert_cmpfloat_with_epsilon (acc[r * OUT + o], dot, 1e-5);
+      }
+}
+
 /* --- patches, attention ------------------------------------------------------------------ */
 
 static void
@@ -626,6 +692,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/linear/split-many-rows-few-columns-matches-naive",
                    test_linear_split_many_rows_few_columns_matches_naive);
   g_test_add_func ("/ops/layernorm/split-rows-match-double", test_layernorm_split_rows_match_double);
+  g_test_add_func ("/ops/linear/split-k-then-layernorm-fold-matches-double",
+                   test_linear_split_k_then_layernorm_fold_matches_double);
+  g_test_add_func ("/ops/linear/split-k-small-runs-whole", test_linear_split_k_small_runs_whole);
   g_test_add_func ("/ops/patches/make-convolution-a-product", test_patches_make_convolution_a_product);
   g_test_add_func ("/ops/attention/matches-naive-and-first-query-alone",
                    test_attention_matches_naive_and_first_query_alone);
