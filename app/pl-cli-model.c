@@ -94,6 +94,8 @@ pl_cli_info (int    argc,
       json_builder_set_member_name (b, "heads"); json_builder_add_int_value (b, vit->n_heads);
       json_builder_set_member_name (b, "heads_from"); json_builder_add_string_value (b, pl_clip_get_vision_heads_source (clip));
       json_builder_set_member_name (b, "mlp_dim"); json_builder_add_int_value (b, vit->mlp_dim);
+      json_builder_set_member_name (b, "pool");
+      json_builder_add_string_value (b, vit->pool == PL_VIT_POOL_AVG ? "avg" : "token");
       json_builder_end_object (b);
       json_builder_set_member_name (b, "text");
       json_builder_begin_object (b);
@@ -106,6 +108,8 @@ pl_cli_info (int    argc,
       json_builder_set_member_name (b, "max_positions"); json_builder_add_int_value (b, bert->max_positions);
       json_builder_set_member_name (b, "context_length"); json_builder_add_int_value (b, pl_clip_get_context_length (clip));
       json_builder_set_member_name (b, "proj_hidden"); json_builder_add_int_value (b, bert->proj_hidden);
+      json_builder_set_member_name (b, "pooler");
+      json_builder_add_string_value (b, bert->pool == PL_BERT_POOL_MEAN ? "mean_pooler" : "cls_last_hidden_state_pooler");
       json_builder_end_object (b);
       json_builder_set_member_name (b, "unused_keys");
       json_builder_begin_array (b);
@@ -127,12 +131,14 @@ pl_cli_info (int    argc,
       printf ("Vocabulary:      %s (%d tokens; [PAD] %d, [CLS] %d, [SEP] %d, [UNK] %d)\n",
               pl_clip_get_vocab_path (clip), pl_tokenizer_get_vocab_size (tok), pl_tokenizer_get_pad_id (tok),
               pl_tokenizer_get_cls_id (tok), pl_tokenizer_get_sep_id (tok), pl_tokenizer_get_unk_id (tok));
-      printf ("Image tower:     ViT %dx%d, patch %d, width %d, %d layers, %d heads (%s), MLP %d\n",
+      printf ("Image tower:     ViT %dx%d, patch %d, width %d, %d layers, %d heads (%s), MLP %d, %s\n",
               vit->image_size, vit->image_size, vit->patch_size, vit->width, vit->n_layers, vit->n_heads,
-              pl_clip_get_vision_heads_source (clip), vit->mlp_dim);
-      printf ("Text tower:      BERT vocab %d, width %d, %d layers, %d heads (%s), FF %d, context %d\n",
+              pl_clip_get_vision_heads_source (clip), vit->mlp_dim,
+              vit->pool == PL_VIT_POOL_AVG ? "mean of the patch tokens" : "class token");
+      printf ("Text tower:      BERT vocab %d, width %d, %d layers, %d heads (%s), FF %d, context %d, %s\n",
               bert->vocab_size, bert->width, bert->n_layers, bert->n_heads,
-              pl_clip_get_text_heads_source (clip), bert->ff_dim, pl_clip_get_context_length (clip));
+              pl_clip_get_text_heads_source (clip), bert->ff_dim, pl_clip_get_context_length (clip),
+              bert->pool == PL_BERT_POOL_MEAN ? "mean of the tokens" : "[CLS] last hidden state");
       if (bert->proj_hidden > 0)
         printf ("Text projection: MLP %d -> %d -> %d\n", bert->width, bert->proj_hidden, bert->embed_dim);
       else

@@ -236,6 +236,25 @@ bert_last_layer (const PlBertLayer  *layer,
   pl_layernorm (b->cls, b->cls, layer->out_ln_w, layer->out_ln_b, n_texts, width, config->ln_eps);
 }
 
+/* dst: [width] = the mean of the rows of x: [n, width] whose keep[] is set (open_clip's
+ * MeanPooler: sum of the masked hidden states over the mask's sum); 0 if none is kept. */
+static void
+bert_masked_mean (float *dst, const float *x, const uint8_t *keep, int n, int width)
+{
+  int kept = 0;
+
+  for (int r = 0; r < n; r++)
+    kept += keep[r] != 0;
+  memset (dst, 0, width * sizeof (float));
+  if (kept == 0)
+    return;
+  for (int r = 0; r < n; r++)
+    if (keep[r])
+      pl_add (dst, x + (size_t) r * width, width);
+  for (int j = 0; j < width; j++)
+    dst[j] /= (float) kept;
+}
+
 /* One forward pass over N_TEXTS valid texts of N_ROWS tokens in all: every product and kernel
  * inside splits its work across the pool (or runs whole, when called from inside a pool job). */
 static void
@@ -265,26 +284,38 @@ bert_encode_batch (const PlBertWeights *weights,
       }
 
   bert_embed (weights, ids, offsets, lengths, n_texts, n_rows, &b);
-  for (int l = 0; l + 1 < config->n_layers; l++)
-    bert_layer (&weights->layers[l], config, lengths, n_texts, n_rows, &b);
-  if (config->n_layers > 0)
-    bert_last_layer (&weights->layers[config->n_layers - 1], config, lengths, n_texts, n_rows, &b);
+  if (config->pool == PL_BERT_POOL_MEAN)
+    {
+      /* every layer runs whole; cls: [n_texts, width] = the mean of the rows the mask keeps */
+      for (int l = 0; l < config->n_layers; l++)
+        bert_layer (&weights->layers[l], config, lengths, n_texts, n_rows, &b);
+      for (int i = 0; i < n_texts; i++)
+        bert_masked_mean (b.cls + (size_t) i * config->width, b.x + (size_t) b.row_start[i] * config->width,
+                          b.key_mask + b.row_start[i], lengths[i], config->width);
+    }
   else
-    pl_gather_rows (b.cls, b.x, b.row_start, n_texts, config->width);
+    {
+      for (int l = 0; l + 1 < config->n_layers; l++)
+        bert_layer (&weights->layers[l], config, lengths, n_texts, n_rows, &b);
+      if (config->n_layers > 0)
+        bert_last_layer (&weights->layers[config->n_layers - 1], config, lengths, n_texts, n_rows, &b);
+      else
+        pl_gather_rows (b.cls, b.x, b.row_start, n_texts, config->width);
+    }
 
   /* out: [n_texts, embed_dim] = proj2(gelu(proj0(cls))), or proj0(cls) for a linear projection */
   if (config->proj_hidden > 0)
     {
-      pl_linear (b.proj, config->proj_hidden, b.cls, weights->proj0_w, NULL, n_texts, config->width,
-                 config->proj_hidden);
+      pl_linear (b.proj, config->proj_hidden, b.cls, weights->proj0_w, weights->proj0_b, n_texts,
+                 config->width, config->proj_hidden);
       pl_gelu (b.proj, (size_t) n_texts * config->proj_hidden);
-      pl_linear (out, config->embed_dim, b.proj, weights->proj2_w, NULL, n_texts, config->proj_hidden,
-                 config->embed_dim);
+      pl_linear (out, config->embed_dim, b.proj, weights->proj2_w, weights->proj2_b, n_texts,
+                 config->proj_hidden, config->embed_dim);
     }
   else
     {
-      pl_linear (out, config->embed_dim, b.cls, weights->proj0_w, NULL, n_texts, config->width,
-                 config->embed_dim);
+      pl_linear (out, config->embed_dim, b.cls, weights->proj0_w, weights->proj0_b, n_texts,
+                 config->width, config->embed_dim);
     }
 
   g_free (b.key_mask);
@@ -403,7 +434,9 @@ pl_bert_flops_per_text (const PlBertConfig *config, int n_tokens)
                       + 2 * t * w * ff;        /* intermediate, output */
   double last_layer = 2 * t * w * w + w * w    /* keys and values of all, query of [CLS] */
                       + 2 * t * w + w * w + 2 * w * ff;
-  double layers = config->n_layers > 0 ? (config->n_layers - 1) * full_layer + last_layer : 0;
+  double layers = config->n_layers <= 0 ? 0
+                  : config->pool == PL_BERT_POOL_MEAN ? config->n_layers * full_layer  /* every token pooled */
+                  : (config->n_layers - 1) * full_layer + last_layer;
   double proj = config->proj_hidden > 0
                 ? w * config->proj_hidden + (double) config->proj_hidden * config->embed_dim
                 : w * config->embed_dim;

@@ -9,6 +9,14 @@
 
 G_BEGIN_DECLS
 
+/* open_clip's hf_pooler_type: the last hidden state of [CLS] (BiomedCLIP's
+ * cls_last_hidden_state_pooler), or its mean over the tokens the attention mask keeps
+ * (mean_pooler, open_clip's default). */
+typedef enum {
+  PL_BERT_POOL_CLS = 0,
+  PL_BERT_POOL_MEAN,
+} PlBertPool;
+
 typedef struct {
   int   vocab_size;     /* 30522 */
   int   width;          /* hidden_size, 768 */
@@ -24,6 +32,7 @@ typedef struct {
    * left out as a key. Off (FALSE) unless set. */
   gboolean mask_pad;
   int32_t  pad_id;
+  PlBertPool pool;
 } PlBertConfig;
 
 typedef struct {
@@ -43,7 +52,9 @@ typedef struct {
   const float  *emb_ln_w, *emb_ln_b;
   PlBertLayer  *layers;        /* [n_layers] */
   const float  *proj0_w;       /* [proj_hidden, width] (or [embed_dim, width] if proj_hidden == 0) */
+  const float  *proj0_b;       /* its bias, or NULL (open_clip's text_cfg.proj_bias) */
   const float  *proj2_w;       /* [embed_dim, proj_hidden]; NULL if proj_hidden == 0 */
+  const float  *proj2_b;       /* its bias, or NULL */
 } PlBertWeights;
 
 /* ids:     n_texts sequences, text i at ids + offsets[i], of lengths[i] tokens

@@ -27,6 +27,7 @@ struct _PlClip {
   PlPreprocessConfig  preprocess;
   int                 embed_dim;
   int                 context_length;
+  gboolean            pad_attended;     /* the vocab's [PAD] is not config.json's pad_token_id */
   float               logit_scale;      /* exp() applied */
   guint64             n_parameters;
   GPtrArray          *owned_buffers;    /* f32 copies of tensors that could not be used in place */
@@ -45,13 +46,17 @@ typedef struct {
   char    *timm_model_name;
   char    *timm_pool;
   char    *timm_proj;
+  gboolean timm_proj_bias;
   int      image_size;
   char    *hf_model_name;
   char    *proj_type;
   char    *pooler_type;
+  gboolean text_proj_bias;
   int      context_length;
   gboolean has_mean_std;
   float    mean[3], std[3];
+  char    *interpolation;  /* preprocess_cfg's, NULL when not given */
+  char    *resize_mode;
 } ModelConfig;
 
 static void
@@ -64,6 +69,8 @@ model_config_clear (ModelConfig *cfg)
   g_free (cfg->hf_model_name);
   g_free (cfg->proj_type);
   g_free (cfg->pooler_type);
+  g_free (cfg->interpolation);
+  g_free (cfg->resize_mode);
   memset (cfg, 0, sizeof *cfg);
 }
 
@@ -83,6 +90,30 @@ json_get_string (JsonObject *obj,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
   return json_node_get_string (node);
+}
+
+/* A boolean member; OUT is left alone when it is absent or null. */
+static gboolean
+json_get_bool (JsonObject *obj,
+               const char *member,
+               gboolean   *out,
+               const char *path,
+               GError    **error)
+{
+  JsonNode *node;
+
+  if (obj == NULL || !json_object_has_member (obj, member))
+    return TRUE;
+  node = json_object_get_member (obj, member);
+  if (JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: \"%s\" must be true or false", path, member);
+      return FALSE;
+    }
+  *out = json_node_get_boolean (node);
+  return TRUE;
 }
 
 static gboolean
@@ -215,7 +246,9 @@ parse_model_config (const char  *path,
   if (!json_get_int (model_cfg, "embed_dim", &cfg->embed_dim, path, error) ||
       !json_get_int (vision, "heads", &cfg->vision_heads, path, error) ||
       !json_get_int (vision, "image_size", &cfg->image_size, path, error) ||
-      !json_get_int (text, "context_length", &cfg->context_length, path, error))
+      !json_get_int (text, "context_length", &cfg->context_length, path, error) ||
+      !json_get_bool (vision, "timm_proj_bias", &cfg->timm_proj_bias, path, error) ||
+      !json_get_bool (text, "proj_bias", &cfg->text_proj_bias, path, error))
     return FALSE;
 
   cfg->timm_model_name = g_strdup (json_get_string (vision, "timm_model_name"));
@@ -228,6 +261,8 @@ parse_model_config (const char  *path,
   s = json_get_string (text, "hf_pooler_type");
   cfg->pooler_type = g_strdup (s != NULL ? s : json_get_string (text, "pooler_type"));
   cfg->model_name = g_strdup (json_get_string (root, "model_name"));
+  cfg->interpolation = g_strdup (json_get_string (preprocess, "interpolation"));
+  cfg->resize_mode = g_strdup (json_get_string (preprocess, "resize_mode"));
 
   if (preprocess != NULL &&
       (json_object_has_member (preprocess, "mean") || json_object_has_member (preprocess, "std")))
@@ -481,11 +516,17 @@ bind_vision (PlClip            *clip,
       return FALSE;
     }
 
-  if (cfg->timm_pool != NULL && cfg->timm_pool[0] != '\0' && strcmp (cfg->timm_pool, "token") != 0)
+  /* As open_clip's TimmModel: without timm_pool its default "avg" (the mean of the patch tokens);
+   * "" keeps the timm model's own pooling, the class token for these ViTs. */
+  if (cfg->timm_pool == NULL || strcmp (cfg->timm_pool, "avg") == 0)
+    c->pool = PL_VIT_POOL_AVG;
+  else if (cfg->timm_pool[0] == '\0' || strcmp (cfg->timm_pool, "token") == 0)
+    c->pool = PL_VIT_POOL_TOKEN;
+  else
     {
       g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                   "%s: vision_cfg.timm_pool \"%s\" is not supported (only the class token)",
-                   clip->config_path, cfg->timm_pool);
+                   "%s: vision_cfg.timm_pool \"%s\" is not supported (only \"\" or \"token\": the class token, "
+                   "and \"avg\")", clip->config_path, cfg->timm_pool);
       return FALSE;
     }
   if (cfg->timm_proj != NULL && strcmp (cfg->timm_proj, "linear") != 0)
@@ -537,6 +578,9 @@ bind_vision (PlClip            *clip,
     BIND (w->norm_w, "visual.trunk.norm.weight", W);
     BIND (w->norm_b, "visual.trunk.norm.bias", W);
     BIND (w->head_proj, "visual.head.proj.weight", c->embed_dim, W);
+    w->head_bias = NULL;
+    if (cfg->timm_proj_bias)
+      BIND (w->head_bias, "visual.head.proj.bias", c->embed_dim);
     w->blocks = g_new0 (PlVitBlock, c->n_layers);
     for (int l = 0; l < c->n_layers; l++)
       {
@@ -590,11 +634,16 @@ bind_text (PlClip            *clip,
       return FALSE;
     }
 
-  if (cfg->pooler_type != NULL && strcmp (cfg->pooler_type, "cls_last_hidden_state_pooler") != 0)
+  /* open_clip's default, when the config names none, is the mean pooler */
+  if (cfg->pooler_type == NULL || strcmp (cfg->pooler_type, "mean_pooler") == 0)
+    c->pool = PL_BERT_POOL_MEAN;
+  else if (strcmp (cfg->pooler_type, "cls_last_hidden_state_pooler") == 0)
+    c->pool = PL_BERT_POOL_CLS;
+  else
     {
       g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                   "%s: text pooler \"%s\" is not supported (only \"cls_last_hidden_state_pooler\", BiomedCLIP's)",
-                   clip->config_path, cfg->pooler_type);
+                   "%s: text pooler \"%s\" is not supported (only \"cls_last_hidden_state_pooler\", BiomedCLIP's, "
+                   "and \"mean_pooler\")", clip->config_path, cfg->pooler_type);
       return FALSE;
     }
 
@@ -668,13 +717,23 @@ bind_text (PlClip            *clip,
     BIND (w->type_emb, "text.transformer.embeddings.token_type_embeddings.weight", c->n_token_types, D);
     BIND (w->emb_ln_w, "text.transformer.embeddings.LayerNorm.weight", D);
     BIND (w->emb_ln_b, "text.transformer.embeddings.LayerNorm.bias", D);
+    w->proj0_b = w->proj2_b = NULL;
     if (c->proj_hidden > 0)
       {
         BIND (w->proj0_w, "text.proj.0.weight", c->proj_hidden, D);
         BIND (w->proj2_w, "text.proj.2.weight", c->embed_dim, c->proj_hidden);
+        if (cfg->text_proj_bias)
+          {
+            BIND (w->proj0_b, "text.proj.0.bias", c->proj_hidden);
+            BIND (w->proj2_b, "text.proj.2.bias", c->embed_dim);
+          }
       }
     else
-      BIND (w->proj0_w, "text.proj.weight", c->embed_dim, D);
+      {
+        BIND (w->proj0_w, "text.proj.weight", c->embed_dim, D);
+        if (cfg->text_proj_bias)
+          BIND (w->proj0_b, "text.proj.bias", c->embed_dim);
+      }
 
     w->layers = g_new0 (PlBertLayer, c->n_layers);
     for (int l = 0; l < c->n_layers; l++)
@@ -804,11 +863,27 @@ pl_clip_load (const char          *path,
     {
       if (!parse_model_config (clip->config_path, &cfg, error))
         return NULL;
+      /* open_clip's PreprocessCfg: only its defaults are implemented */
+      if (cfg.interpolation != NULL && strcmp (cfg.interpolation, "bicubic") != 0)
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                       "%s: preprocess_cfg.interpolation \"%s\" is not supported (only \"bicubic\")",
+                       clip->config_path, cfg.interpolation);
+          return NULL;
+        }
+      if (cfg.resize_mode != NULL && strcmp (cfg.resize_mode, "shortest") != 0)
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                       "%s: preprocess_cfg.resize_mode \"%s\" is not supported (only \"shortest\": the shortest "
+                       "side resized, then a centre crop)", clip->config_path, cfg.resize_mode);
+          return NULL;
+        }
     }
   else
     {
       /* No config: BiomedCLIP's, which PhenoLIP keeps. */
       cfg.timm_model_name = g_strdup ("vit_base_patch16_224");
+      cfg.timm_pool = g_strdup ("");
       cfg.hf_model_name = g_strdup ("microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract");
       cfg.proj_type = g_strdup ("mlp");
       cfg.pooler_type = g_strdup ("cls_last_hidden_state_pooler");
@@ -851,6 +926,16 @@ pl_clip_load (const char          *path,
   clip->embed_dim = clip->vit.config.embed_dim;
   clip->context_length = cfg.context_length > 0 ? cfg.context_length : PL_DEFAULT_CONTEXT_LENGTH;
   clip->context_length = MIN (clip->context_length, clip->bert.config.max_positions);
+  /* open_clip pads every text to the context length with the vocab's [PAD] but masks the ids
+   * equal to config.json's pad_token_id: where the two differ, the padding is attended to, and
+   * the texts must run padded to give its embeddings. */
+  clip->pad_attended = pl_tokenizer_get_pad_id (clip->tokenizer) >= 0 &&
+                       pl_tokenizer_get_pad_id (clip->tokenizer) != clip->bert.config.pad_id;
+  if (clip->pad_attended && warnings != NULL)
+    g_ptr_array_add (warnings, g_strdup_printf (
+      "%s: [PAD] is token %d but the text model's pad_token_id is %d, so open_clip attends to the padding; "
+      "texts run padded to %d tokens to match it", clip->vocab_path, pl_tokenizer_get_pad_id (clip->tokenizer),
+      clip->bert.config.pad_id, clip->context_length));
 
   pl_preprocess_config_init_default (&clip->preprocess);
   clip->preprocess.image_size = clip->vit.config.image_size;
@@ -1076,8 +1161,33 @@ pl_clip_encode_token_ids (const PlClip  *clip,
                           int            n_texts,
                           float         *out)
 {
+  g_autofree int32_t *padded = NULL;
+  g_autofree int *padded_offsets = NULL, *padded_lengths = NULL;
   int start = 0;
 
+  if (clip->pad_attended && n_texts > 0)
+    {
+      /* as open_clip's tokenizer: every text padded to the context length with [PAD] */
+      int length = clip->context_length;
+      int32_t pad = pl_tokenizer_get_pad_id (clip->tokenizer);
+
+      padded = g_new (int32_t, (gsize) n_texts * length);
+      padded_offsets = g_new (int, n_texts);
+      padded_lengths = g_new (int, n_texts);
+      for (int i = 0; i < n_texts; i++)
+        {
+          int n = MIN (lengths[i], length);
+
+          memcpy (padded + (gsize) i * length, ids + offsets[i], n * sizeof (int32_t));
+          for (int p = n; p < length; p++)
+            padded[(gsize) i * length + p] = pad;
+          padded_offsets[i] = i * length;
+          padded_lengths[i] = length;
+        }
+      ids = padded;
+      offsets = padded_offsets;
+      lengths = padded_lengths;
+    }
   /* Chunks of about PL_TEXT_BATCH_TOKENS tokens keep the scratch memory of one call bounded. */
   while (start < n_texts)
     {

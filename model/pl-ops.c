@@ -678,6 +678,23 @@ pl_scale_rows (float *x, int ld, int n_rows, int width, const float *scales)
 }
 
 void
+pl_mean_rows (float *dst, const float *x, int n_rows, int width)
+{
+  /* 64 columns at a time, row after row: contiguous reads, double sums */
+  for (int j0 = 0; j0 < width; j0 += 64)
+    {
+      int n = MIN (64, width - j0);
+      double sum[64] = { 0 };
+
+      for (int r = 0; r < n_rows; r++)
+        for (int j = 0; j < n; j++)
+          sum[j] += x[(size_t) r * width + j0 + j];
+      for (int j = 0; j < n; j++)
+        dst[j0 + j] = n_rows > 0 ? (float) (sum[j] / n_rows) : 0.0f;
+    }
+}
+
+void
 pl_gather_rows (float *dst, const float *src, const int *index, int n_rows, int width)
 {
   for (int r = 0; r < n_rows; r++)

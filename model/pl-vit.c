@@ -217,17 +217,34 @@ vit_encode_batch (const PlVitWeights *weights,
   vit_buffers_init (&b, &scratch, config, n_images);
 
   vit_embed (weights, pixels, n_images, &b);
-  for (int l = 0; l + 1 < config->n_layers; l++)
-    vit_block (&weights->blocks[l], config, n_images, &b);
-  if (config->n_layers > 0)
-    vit_last_block (&weights->blocks[config->n_layers - 1], config, n_images, &b);
-  else
-    pl_gather_rows (b.cls, b.x, b.cls_rows, n_images, config->width);
+  if (config->pool == PL_VIT_POOL_AVG)
+    {
+      /* pooled = mean of norm(x) over each image's patch tokens: every block runs whole */
+      int n_tokens = vit_n_tokens (config);
 
-  /* pooled = norm(x)[CLS]; out: [n_images, embed_dim] = pooled . head_proj^T */
-  pl_layernorm (b.cls_h, b.cls, weights->norm_w, weights->norm_b, n_images, config->width, config->ln_eps);
-  pl_linear (out, config->embed_dim, b.cls_h, weights->head_proj, NULL, n_images, config->width,
-             config->embed_dim);
+      for (int l = 0; l < config->n_layers; l++)
+        vit_block (&weights->blocks[l], config, n_images, &b);
+      pl_layernorm_fold (b.h, b.x, b.partials, b.n_partials, weights->norm_w, weights->norm_b,
+                         n_images * n_tokens, config->width, config->ln_eps);
+      for (int i = 0; i < n_images; i++)
+        pl_mean_rows (b.cls_h + (size_t) i * config->width,
+                      b.h + ((size_t) i * n_tokens + 1) * config->width, n_tokens - 1, config->width);
+    }
+  else
+    {
+      /* pooled = norm(x)[CLS] */
+      for (int l = 0; l + 1 < config->n_layers; l++)
+        vit_block (&weights->blocks[l], config, n_images, &b);
+      if (config->n_layers > 0)
+        vit_last_block (&weights->blocks[config->n_layers - 1], config, n_images, &b);
+      else
+        pl_gather_rows (b.cls, b.x, b.cls_rows, n_images, config->width);
+      pl_layernorm (b.cls_h, b.cls, weights->norm_w, weights->norm_b, n_images, config->width, config->ln_eps);
+    }
+
+  /* out: [n_images, embed_dim] = pooled . head_proj^T (+ head_bias) */
+  pl_linear (out, config->embed_dim, b.cls_h, weights->head_proj, weights->head_bias, n_images,
+             config->width, config->embed_dim);
 
   pl_scratch_clear (&scratch);
 }
@@ -301,7 +318,9 @@ pl_vit_flops_per_image (const PlVitConfig *config)
                       + 2 * t * w * mlp;       /* fc1, fc2 */
   double last_block = t * w * 2 * w + w * w      /* keys and values of all, query of [CLS] */
                       + 2 * t * w + w * w + 2 * w * mlp;
-  double blocks = config->n_layers > 0 ? (config->n_layers - 1) * full_block + last_block : 0;
+  double blocks = config->n_layers <= 0 ? 0
+                  : config->pool == PL_VIT_POOL_AVG ? config->n_layers * full_block  /* every token pooled */
+                  : (config->n_layers - 1) * full_block + last_block;
 
   g_return_val_if_fail (vit_config_is_valid (config), 0);
 

@@ -7,6 +7,13 @@
 
 G_BEGIN_DECLS
 
+/* timm's global_pool: the class token (BiomedCLIP), or the mean of the patch tokens, both after
+ * the final LayerNorm. */
+typedef enum {
+  PL_VIT_POOL_TOKEN = 0,
+  PL_VIT_POOL_AVG,
+} PlVitPool;
+
 typedef struct {
   int   image_size;   /* 224 */
   int   patch_size;   /* 16 */
@@ -16,6 +23,7 @@ typedef struct {
   int   mlp_dim;      /* 3072 */
   int   embed_dim;    /* output of visual.head.proj, 512 */
   float ln_eps;       /* 1e-6 */
+  PlVitPool pool;     /* which tokens the embedding is pooled from */
 } PlVitConfig;
 
 typedef struct {
@@ -35,7 +43,8 @@ typedef struct {
   const float *pos_embed; /* [1 + n_patches, width] */
   PlVitBlock  *blocks;    /* [n_layers] */
   const float *norm_w, *norm_b;  /* final LayerNorm [width] */
-  const float *head_proj; /* [embed_dim, width], no bias */
+  const float *head_proj; /* [embed_dim, width] */
+  const float *head_bias; /* [embed_dim], or NULL (open_clip's timm_proj_bias) */
 } PlVitWeights;
 
 /* pixels: [n_images, 3, image_size, image_size], already normalised.
