@@ -863,8 +863,10 @@ pl_clip_load (const char          *path,
     {
       if (!parse_model_config (clip->config_path, &cfg, error))
         return NULL;
-      /* open_clip's PreprocessCfg: only its defaults are implemented */
-      if (cfg.interpolation != NULL && strcmp (cfg.interpolation, "bicubic") != 0)
+      /* open_clip's PreprocessCfg: only its defaults are implemented ("random" interpolation is
+       * bicubic at inference in open_clip's image_transform) */
+      if (cfg.interpolation != NULL && strcmp (cfg.interpolation, "bicubic") != 0 &&
+          strcmp (cfg.interpolation, "random") != 0)
         {
           g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
                        "%s: preprocess_cfg.interpolation \"%s\" is not supported (only \"bicubic\")",

@@ -55,21 +55,33 @@ max_abs_diff (const float *x,
   return worst;
 }
 
-static void
-check_images (PlClip *clip)
+/* An image named in an expected.json: a file of ../shared/data/images (tiny/), or a path from the
+ * repository root (variants/). */
+static char *
+expected_image_path (const char *file)
 {
-  JsonArray *images = json_object_get_array_member (expected, "images");
+  if (g_str_has_prefix (file, "../shared/data/"))
+    return pl_test_shared_data_path (file + strlen ("../shared/data/"));
+  if (g_str_has_prefix (file, "tests/fixtures/"))
+    return pl_test_fixture_path (file + strlen ("tests/fixtures/"));
+  return image_path (file);
+}
+
+static void
+check_images_of (PlClip *clip, JsonObject *reference, guint min_images)
+{
+  JsonArray *images = json_object_get_array_member (reference, "images");
   int dim = pl_clip_get_embed_dim (clip), size = pl_clip_get_vit_config (clip)->image_size;
   guint n = json_array_get_length (images);
   g_autofree float *pixels = g_new (float, (gsize) n * 3 * size * size);
   g_autofree float *out = g_new (float, (gsize) n * dim);
   g_autofree float *single = g_new (float, dim);
 
-  g_assert_cmpint (n, >=, 5);
+  g_assert_cmpint (n, >=, min_images);
   for (guint i = 0; i < n; i++)
     {
       JsonObject *image = json_array_get_object_element (images, i);
-      g_autofree char *path = image_path (json_object_get_string_member (image, "file"));
+      g_autofree char *path = expected_image_path (json_object_get_string_member (image, "file"));
       g_autoptr(GError) error = NULL;
 
       g_assert_true (pl_clip_load_image (clip, path, pixels + (gsize) i * 3 * size * size, &error));
@@ -90,9 +102,15 @@ check_images (PlClip *clip)
 }
 
 static void
-check_texts (PlClip *clip)
+check_images (PlClip *clip)
 {
-  JsonArray *texts = json_object_get_array_member (expected, "texts");
+  check_images_of (clip, expected, 5);
+}
+
+static void
+check_texts_of (PlClip *clip, JsonObject *reference)
+{
+  JsonArray *texts = json_object_get_array_member (reference, "texts");
   guint n = json_array_get_length (texts);
   int dim = pl_clip_get_embed_dim (clip);
   g_autofree const char **strings = g_new (const char *, n);
@@ -120,6 +138,12 @@ check_texts (PlClip *clip)
       g_test_message ("\"%.30s\": max |engine - torch| = %.2e", strings[i], diff);
       g_assert_cmpfloat (diff, <=, TOLERANCE);
     }
+}
+
+static void
+check_texts (PlClip *clip)
+{
+  check_texts_of (clip, expected);
 }
 
 static void
@@ -422,6 +446,49 @@ test_preprocess_cfg_overrides_mean_and_std (void)
   g_assert_cmpint (pl_clip_get_context_length (clip), ==, 77);
 }
 
+/* tests/fixtures/variants/CASE: a small checkpoint whose config differs from BiomedCLIP's in one
+ * field, against what open_clip itself computed from the same files
+ * (tests/reference/make_variant_fixtures.py). Its "contrast" says how far off the engine would
+ * be if it ignored that field. */
+static void
+test_variant (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *relative = g_build_filename ("variants", name, "expected.json", NULL);
+  g_autofree char *folder = g_build_filename ("variants", name, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *reference = pl_test_load_fixture_object (parser, relative);
+  g_autoptr(PlClip) clip = open_fixture (folder);
+
+  check_images_of (clip, reference, 2);
+  check_texts_of (clip, reference);
+}
+
+/* "random" interpolation is bicubic at inference (open_clip's image_transform): same pixels. */
+static void
+test_random_interpolation_is_bicubic (void)
+{
+  g_autofree char *dir = copy_fixture_folder ("interp-random", "open_clip_pytorch_model.bin", TRUE, TRUE);
+  g_autofree char *config_path = g_build_filename (dir, "open_clip_config.json", NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *edited = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PlClip) clip = NULL;
+
+  const char *key = "\"preprocess_cfg\": {";
+  const char *at;
+
+  g_assert_true (g_file_get_contents (config_path, &config, NULL, NULL));
+  at = strstr (config, key);
+  g_assert_nonnull (at);
+  edited = g_strdup_printf ("%.*s%s\"interpolation\": \"random\", %s", (int) (at - config), config, key,
+                            at + strlen (key));
+  write_text (dir, "open_clip_config.json", edited);
+  clip = pl_clip_load (dir, NULL, NULL, &error);
+  g_assert_no_error (error);
+  check_images (clip);
+}
+
 static void
 test_bad_companion_files_are_clear_errors (void)
 {
@@ -565,6 +632,11 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   pl_clip_set_threads (1);
   load_expected ();
+  g_test_add_data_func ("/clip/variant/vision-avg-pool", "vision-avg-pool", test_variant);
+  g_test_add_data_func ("/clip/variant/vision-proj-bias", "vision-proj-bias", test_variant);
+  g_test_add_data_func ("/clip/variant/text-mean-pooler", "text-mean-pooler", test_variant);
+  g_test_add_data_func ("/clip/variant/text-pad-mismatch", "text-pad-mismatch", test_variant);
+  g_test_add_func ("/clip/config/random-interpolation-is-bicubic", test_random_interpolation_is_bicubic);
   g_test_add_func ("/clip/hub-checkpoint-matches-pytorch", test_hub_checkpoint_matches_pytorch);
   g_test_add_func ("/clip/folder-opens-its-checkpoint", test_folder_opens_its_checkpoint);
   g_test_add_func ("/clip/training-output-with-module-prefix-matches-pytorch",
