@@ -640,8 +640,14 @@ def main():
           f"text-text min cosine {float((txt_emb @ txt_emb.t()).min()):.3f}")
     for h in half:
         print(f"{h['file']}: cos to f32 image {h['cosine_to_f32_image']:.6f} text {h['cosine_to_f32_text']:.6f}")
+    print_sizes(OUT_DIR)
+
+
+def print_sizes(folder):
+    """Lists every file under FOLDER with its size, and the total."""
     total = 0
-    for dp, _, fs in os.walk(OUT_DIR):
+    for dp, dns, fs in os.walk(folder):
+        dns.sort()
         for fn in sorted(fs):
             s = os.path.getsize(os.path.join(dp, fn))
             total += s

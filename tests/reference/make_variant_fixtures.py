@@ -284,14 +284,7 @@ def main():
     print(json.dumps(ref.versions()))
     for case, c, lens in summary:
         print(f"{case:<18} token counts {lens}; vs {c['what']}: max abs diff {c['max_abs_diff']:.4f}")
-    total = 0
-    for dp, dns, fs in os.walk(OUT):
-        dns.sort()
-        for fn in sorted(fs):
-            s = os.path.getsize(os.path.join(dp, fn))
-            total += s
-            print(f"{s:>10}  {os.path.relpath(os.path.join(dp, fn), ROOT)}")
-    print(f"{total:>10}  total")
+    ref.print_sizes(OUT)
 
 
 if __name__ == "__main__":
