@@ -149,8 +149,19 @@ pl_cli_info (int    argc,
       printf ("Dtypes:          %s\n", dtypes);
       printf ("Logit scale:     %.4f (exp of the stored %.4f)\n", pl_clip_get_logit_scale (clip),
               logf (pl_clip_get_logit_scale (clip)));
-      printf ("Preprocessing:   resize %d bicubic, centre crop, mean (%.8g, %.8g, %.8g), std (%.8g, %.8g, %.8g)\n",
-              pre->image_size, pre->mean[0], pre->mean[1], pre->mean[2], pre->std[0], pre->std[1], pre->std[2]);
+      {
+        const char *filter = pre->interpolation == PL_INTERPOLATION_BILINEAR ? "bilinear" : "bicubic";
+        g_autofree char *geometry =
+          pre->resize_mode == PL_RESIZE_SQUASH
+          ? g_strdup_printf ("resize to %d x %d %s", pre->image_size, pre->image_size, filter)
+          : pre->resize_mode == PL_RESIZE_LONGEST
+          ? g_strdup_printf ("resize the long side to %d %s, pad to %d x %d", pre->image_size, filter,
+                             pre->image_size, pre->image_size)
+          : g_strdup_printf ("resize %d %s, centre crop", pre->image_size, filter);
+
+        printf ("Preprocessing:   %s, mean (%.8g, %.8g, %.8g), std (%.8g, %.8g, %.8g)\n", geometry,
+                pre->mean[0], pre->mean[1], pre->mean[2], pre->std[0], pre->std[1], pre->std[2]);
+      }
       printf ("Unused keys:     %u%s\n", pl_clip_get_unused_keys (clip)->len,
               options.verbose ? "" : " (list them with --verbose)");
     }

@@ -57,6 +57,7 @@ typedef struct {
   float    mean[3], std[3];
   char    *interpolation;  /* preprocess_cfg's, NULL when not given */
   char    *resize_mode;
+  int      fill_color;
 } ModelConfig;
 
 static void
@@ -263,6 +264,17 @@ parse_model_config (const char  *path,
   cfg->model_name = g_strdup (json_get_string (root, "model_name"));
   cfg->interpolation = g_strdup (json_get_string (preprocess, "interpolation"));
   cfg->resize_mode = g_strdup (json_get_string (preprocess, "resize_mode"));
+  if (preprocess != NULL && json_object_has_member (preprocess, "fill_color"))
+    {
+      JsonNode *node = json_object_get_member (preprocess, "fill_color");
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_FORMAT, "%s: \"fill_color\" must be an integer", path);
+          return FALSE;
+        }
+      cfg->fill_color = (int) CLAMP (json_node_get_int (node), G_MININT, G_MAXINT);
+    }
 
   if (preprocess != NULL &&
       (json_object_has_member (preprocess, "mean") || json_object_has_member (preprocess, "std")))
@@ -829,6 +841,8 @@ pl_clip_load (const char          *path,
               GPtrArray           *warnings,
               GError             **error)
 {
+  PlResizeMode resize_mode = PL_RESIZE_SHORTEST;
+  PlInterpolation interpolation = PL_INTERPOLATION_BICUBIC;
   g_autoptr(PlClip) clip = g_new0 (PlClip, 1);
   g_auto(ModelConfig) cfg = { 0 };
   g_autofree char *dir = NULL;
@@ -863,21 +877,38 @@ pl_clip_load (const char          *path,
     {
       if (!parse_model_config (clip->config_path, &cfg, error))
         return NULL;
-      /* open_clip's PreprocessCfg: only its defaults are implemented ("random" interpolation is
-       * bicubic at inference in open_clip's image_transform) */
-      if (cfg.interpolation != NULL && strcmp (cfg.interpolation, "bicubic") != 0 &&
-          strcmp (cfg.interpolation, "random") != 0)
+      /* open_clip's PreprocessCfg ("random" interpolation is bicubic at inference in its
+       * image_transform) */
+      if (cfg.interpolation == NULL || strcmp (cfg.interpolation, "bicubic") == 0 ||
+          strcmp (cfg.interpolation, "random") == 0)
+        interpolation = PL_INTERPOLATION_BICUBIC;
+      else if (strcmp (cfg.interpolation, "bilinear") == 0)
+        interpolation = PL_INTERPOLATION_BILINEAR;
+      else
         {
           g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                       "%s: preprocess_cfg.interpolation \"%s\" is not supported (only \"bicubic\")",
-                       clip->config_path, cfg.interpolation);
+                       "%s: preprocess_cfg.interpolation \"%s\" is not supported (\"bicubic\", \"bilinear\" "
+                       "or \"random\")", clip->config_path, cfg.interpolation);
           return NULL;
         }
-      if (cfg.resize_mode != NULL && strcmp (cfg.resize_mode, "shortest") != 0)
+      if (cfg.resize_mode == NULL || strcmp (cfg.resize_mode, "shortest") == 0)
+        resize_mode = PL_RESIZE_SHORTEST;
+      else if (strcmp (cfg.resize_mode, "longest") == 0)
+        resize_mode = PL_RESIZE_LONGEST;
+      else if (strcmp (cfg.resize_mode, "squash") == 0)
+        resize_mode = PL_RESIZE_SQUASH;
+      else
         {
           g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                       "%s: preprocess_cfg.resize_mode \"%s\" is not supported (only \"shortest\": the shortest "
-                       "side resized, then a centre crop)", clip->config_path, cfg.resize_mode);
+                       "%s: preprocess_cfg.resize_mode \"%s\" is not supported (\"shortest\", \"longest\" "
+                       "or \"squash\")", clip->config_path, cfg.resize_mode);
+          return NULL;
+        }
+      if (cfg.fill_color != 0)
+        {
+          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                       "%s: preprocess_cfg.fill_color %d is not supported (only 0, open_clip's default)",
+                       clip->config_path, cfg.fill_color);
           return NULL;
         }
     }
@@ -941,6 +972,8 @@ pl_clip_load (const char          *path,
 
   pl_preprocess_config_init_default (&clip->preprocess);
   clip->preprocess.image_size = clip->vit.config.image_size;
+  clip->preprocess.resize_mode = resize_mode;
+  clip->preprocess.interpolation = interpolation;
   if (cfg.has_mean_std)
     {
       memcpy (clip->preprocess.mean, cfg.mean, sizeof cfg.mean);

@@ -56,16 +56,34 @@ void     pl_image_free        (PlImage       *image);
  * PL_IMAGE_I16, which PIL opens as mode "I"), "1", "CMYK". */
 const char *pl_image_mode_name (PlImageMode mode);
 
+/* open_clip's PreprocessCfg.resize_mode: the shortest side to image_size then a centre crop
+ * (BiomedCLIP's); the longest side to image_size then the short side padded with 0 (timm's
+ * ResizeKeepRatio then CenterCropOrPad); or both sides to image_size, the aspect not kept. */
+typedef enum {
+  PL_RESIZE_SHORTEST = 0,
+  PL_RESIZE_LONGEST,
+  PL_RESIZE_SQUASH,
+} PlResizeMode;
+
+/* PreprocessCfg.interpolation: PIL's antialiased bicubic (a = -0.5) or bilinear filter. */
+typedef enum {
+  PL_INTERPOLATION_BICUBIC = 0,
+  PL_INTERPOLATION_BILINEAR,
+} PlInterpolation;
+
 typedef struct {
-  int   image_size;   /* 224 */
-  float mean[3];
-  float std[3];
+  int             image_size;   /* 224 */
+  float           mean[3];
+  float           std[3];
+  PlResizeMode    resize_mode;
+  PlInterpolation interpolation;
 } PlPreprocessConfig;
 
 void     pl_preprocess_config_init_default (PlPreprocessConfig *config);
 
 /* open_clip's transform: Resize(image_size, bicubic, antialias) of the shortest side -> CenterCrop
- * -> convert to RGB -> ToTensor -> Normalize. OUT: [3, image_size, image_size] f32.
+ * -> convert to RGB -> ToTensor -> Normalize (or the resize and crop of config's resize_mode and
+ * interpolation). OUT: [3, image_size, image_size] f32.
  * If RGB8 is non-NULL it receives the cropped 8-bit RGB pixels (image_size^2 * 3) before normalising.
  * Only the pixels inside the crop are computed (bit-identical to PIL's full resize then crop), so a
  * very thin image costs no more than a square one; the error is PL_ERROR_TOO_LARGE only when the

@@ -1,6 +1,9 @@
 /* pl-resample.c: open_clip v2.23.0's inference transform (torchvision 0.14 Resize(224, BICUBIC) of the
  * shortest side -> CenterCrop(224) -> convert("RGB") -> ToTensor -> Normalize) with the exact
  * integer and floating-point arithmetic of Pillow 9.4, so the 8-bit crop is bit-identical to PIL's.
+ * Its other PreprocessCfg settings too: resize_mode "squash" (Resize((224, 224))) and "longest"
+ * (timm's ResizeKeepRatio, then CenterCropOrPad padding with 0 in the image's own mode), and
+ * bilinear interpolation (PIL's triangle filter, support 1, widened the same way).
  *
  * What PIL does, and so what this file does:
  * - resize: separable, horizontal pass first (into an 8-bit image: its values are rounded and
@@ -27,6 +30,7 @@
 #define WEIGHT_BITS 22
 #define BICUBIC_A (-0.5)
 #define BICUBIC_SUPPORT 2.0
+#define BILINEAR_SUPPORT 1.0
 /* A crop side beyond this is not an image size any CLIP model uses. */
 #define MAX_CROP_SIZE 4096
 
@@ -39,6 +43,8 @@ pl_preprocess_config_init_default (PlPreprocessConfig *config)
   static const double std[3] = { 0.26862954, 0.26130258, 0.27577711 };
 
   config->image_size = 224;
+  config->resize_mode = PL_RESIZE_SHORTEST;
+  config->interpolation = PL_INTERPOLATION_BICUBIC;
   for (int c = 0; c < 3; c++)
     {
       config->mean[c] = (float) mean[c];
@@ -57,6 +63,17 @@ bicubic (double x)
     return ((BICUBIC_A + 2.0) * x - (BICUBIC_A + 3.0)) * x * x + 1;
   if (x < 2.0)
     return (((x - 5) * x + 8) * x - 4) * BICUBIC_A;
+  return 0.0;
+}
+
+/* PIL's bilinear (triangle) filter, support 1. */
+static double
+bilinear (double x)
+{
+  if (x < 0.0)
+    x = -x;
+  if (x < 1.0)
+    return 1.0 - x;
   return 0.0;
 }
 
@@ -94,12 +111,14 @@ axis_clear (Axis *axis)
 }
 
 static gboolean
-axis_init (Axis *axis,
-           int   in_size,
-           int   out_size,
-           int   out_first,
-           int   count)
+axis_init (Axis            *axis,
+           int              in_size,
+           int              out_size,
+           int              out_first,
+           int              count,
+           PlInterpolation  interpolation)
 {
+  gboolean is_bilinear = interpolation == PL_INTERPOLATION_BILINEAR;
   /* PIL passes the source box as floats: (0, 0, width, height). */
   float box_start = 0.0f, box_end = (float) in_size;
   double scale, filterscale, support, inv_filterscale;
@@ -107,7 +126,7 @@ axis_init (Axis *axis,
   memset (axis, 0, sizeof *axis);
   scale = (double) (box_end - box_start) / out_size;
   filterscale = scale < 1.0 ? 1.0 : scale;
-  support = BICUBIC_SUPPORT * filterscale;
+  support = (is_bilinear ? BILINEAR_SUPPORT : BICUBIC_SUPPORT) * filterscale;
   inv_filterscale = 1.0 / filterscale;
   axis->taps = (int) ceil (support) * 2 + 1;
 
@@ -146,7 +165,9 @@ axis_init (Axis *axis,
       xmax -= xmin;
       for (int x = 0; x < xmax; x++)
         {
-          w[x] = bicubic ((x + xmin - center + 0.5) * inv_filterscale);
+          double t = (x + xmin - center + 0.5) * inv_filterscale;
+
+          w[x] = is_bilinear ? bilinear (t) : bicubic (t);
           total += w[x];
         }
       for (int x = 0; x < xmax; x++)
@@ -453,23 +474,25 @@ round_half_away (double v)
   return (int32_t) (v >= 0.0 ? v + 0.5f : v - 0.5f);
 }
 
-/* The crop [crop_x, +size) x [crop_y, +size) of SOURCE resized to out_w x out_h with PIL's
- * antialiased bicubic filter, in the working layout: OUT holds size * size * channels samples,
+/* The crop [crop_x, +crop_w) x [crop_y, +crop_h) of SOURCE resized to out_w x out_h with PIL's
+ * antialiased filter, in the working layout: OUT holds crop_w * crop_h * channels samples,
  * uint8 or (mode I) int32. */
 static gboolean
-resample_crop (const Source *source,
-               int           channels,
-               int           out_w,
-               int           out_h,
-               int           crop_x,
-               int           crop_y,
-               int           size,
-               void         *out)
+resample_crop (const Source    *source,
+               int              channels,
+               int              out_w,
+               int              out_h,
+               int              crop_x,
+               int              crop_y,
+               int              crop_w,
+               int              crop_h,
+               PlInterpolation  interpolation,
+               void            *out)
 {
   const PlImage *image = source->image;
   gboolean wide = image->mode == PL_IMAGE_I16;
   gsize sample_bytes = wide ? sizeof (int32_t) : 1;
-  gsize row_samples = (gsize) size * channels;
+  gsize row_samples = (gsize) crop_w * channels;
   gboolean need_h = out_w != image->width, need_v = out_h != image->height;
   Axis ah = { 0 }, av = { 0 };
   g_autofree uint8_t *temp = NULL;
@@ -479,20 +502,20 @@ resample_crop (const Source *source,
   int y0, y1;
   gboolean ok = FALSE;
 
-  if ((need_h && !axis_init (&ah, image->width, out_w, crop_x, size)) ||
-      (need_v && !axis_init (&av, image->height, out_h, crop_y, size)))
+  if ((need_h && !axis_init (&ah, image->width, out_w, crop_x, crop_w, interpolation)) ||
+      (need_v && !axis_init (&av, image->height, out_h, crop_y, crop_h, interpolation)))
     goto out;
 
   /* The source rows the crop's output rows read. */
   if (need_v)
     {
       y0 = av.first[0];
-      y1 = av.first[size - 1] + av.n[size - 1];
+      y1 = av.first[crop_h - 1] + av.n[crop_h - 1];
     }
   else
     {
       y0 = crop_y;
-      y1 = crop_y + size;
+      y1 = crop_y + crop_h;
     }
 
   temp = g_try_malloc ((gsize) (y1 - y0) * row_samples * sample_bytes);
@@ -518,13 +541,13 @@ resample_crop (const Source *source,
       if (!need_h)
         memcpy (dst, row + (gsize) crop_x * channels * sample_bytes, row_samples * sample_bytes);
       else if (!wide)
-        resample_row_u8_any (row, dst, &ah, size, channels, image->width, planes);
+        resample_row_u8_any (row, dst, &ah, crop_w, channels, image->width, planes);
       else
         {
           const int32_t *in = (const int32_t *) (const void *) row;
           int32_t *o = (int32_t *) (void *) dst;
 
-          for (int i = 0; i < size; i++)
+          for (int i = 0; i < crop_w; i++)
             {
               const double *k = ah.weight + (gsize) i * ah.taps;
               const int32_t *p = in + ah.first[i];
@@ -538,7 +561,7 @@ resample_crop (const Source *source,
     }
 
   /* Vertical pass over the horizontally resampled rows. */
-  for (int i = 0; i < size; i++)
+  for (int i = 0; i < crop_h; i++)
     {
       uint8_t *dst = (uint8_t *) out + (gsize) i * row_samples * sample_bytes;
 
@@ -597,26 +620,27 @@ out:
 }
 
 /* PIL's nearest-neighbour resize (ImagingScaleAffine): source positions accumulate a double step
- * from half a step, output pixels past the source are 0. OUT: size * size samples. */
+ * from half a step, output pixels past the source are 0. OUT: crop_w * crop_h samples. */
 static gboolean
 nearest_crop (const PlImage *image,
               int            out_w,
               int            out_h,
               int            crop_x,
               int            crop_y,
-              int            size,
+              int            crop_w,
+              int            crop_h,
               uint8_t       *out)
 {
   double step_x = (double) ((float) image->width - 0.0f) / out_w;
   double step_y = (double) ((float) image->height - 0.0f) / out_h;
-  g_autofree int *xin = g_try_new (int, size);
+  g_autofree int *xin = g_try_new (int, crop_w);
   double pos;
 
   if (xin == NULL)
     return FALSE;
   /* Repeated addition, not multiplication, so that the rounding drifts exactly as PIL's does. */
   pos = 0.0 + step_x * 0.5;
-  for (int x = 0; x < crop_x + size; x++)
+  for (int x = 0; x < crop_x + crop_w; x++)
     {
       if (x >= crop_x)
         {
@@ -627,20 +651,20 @@ nearest_crop (const PlImage *image,
       pos += step_x;
     }
   pos = 0.0 + step_y * 0.5;
-  for (int y = 0; y < crop_y + size; y++)
+  for (int y = 0; y < crop_y + crop_h; y++)
     {
       if (y >= crop_y)
         {
           int yi = pos < 0.0 ? -1 : (int) pos;
-          uint8_t *dst = out + (gsize) (y - crop_y) * size;
+          uint8_t *dst = out + (gsize) (y - crop_y) * crop_w;
 
           if (yi < 0 || yi >= image->height)
-            memset (dst, 0, size);
+            memset (dst, 0, crop_w);
           else
             {
               const uint8_t *row = image->pixels + image->stride * yi;
 
-              for (int i = 0; i < size; i++)
+              for (int i = 0; i < crop_w; i++)
                 dst[i] = xin[i] >= 0 ? row[xin[i]] : 0;
             }
         }
@@ -736,11 +760,12 @@ pl_image_preprocess (const PlImage            *image,
                      uint8_t                  *rgb8,
                      GError                  **error)
 {
-  int size, w, h, short_side, long_side, out_w, out_h, crop_x, crop_y, channels;
-  double new_long;
-  gboolean resize, premultiply;
-  gsize n_pixels;
+  int size, w, h, out_w, out_h, off_x, off_y, rx0, ry0, rw, rh, channels;
+  gboolean resize, premultiply, padded;
+  gsize n_pixels, pixel_bytes;
   g_autofree uint8_t *crop = NULL;
+  g_autofree uint8_t *region_own = NULL;
+  uint8_t *region;
   g_autofree uint8_t *rgb_own = NULL;
   g_autofree uint8_t *scratch = NULL;
   uint8_t *rgb;
@@ -763,50 +788,95 @@ pl_image_preprocess (const PlImage            *image,
         return FALSE;
       }
 
-  /* torchvision's Resize(size): the short side becomes SIZE and the long side
-   * int(size * long / short), a true division then truncation. */
   w = image->width;
   h = image->height;
-  short_side = MIN (w, h);
-  long_side = MAX (w, h);
-  new_long = (double) ((gint64) size * long_side) / (double) short_side;
-  if (new_long > G_MAXINT)
+  switch (config->resize_mode)
     {
-      g_set_error (error, PL_ERROR, PL_ERROR_TOO_LARGE,
-                   "a %d x %d image resized to %d pixels on its short side would be %.0f pixels "
-                   "long, more than %d (PIL cannot resize it either)",
-                   w, h, size, floor (new_long), G_MAXINT);
-      return FALSE;
+    case PL_RESIZE_SQUASH:
+      /* Resize((size, size)): both sides to SIZE */
+      out_w = out_h = size;
+      break;
+    case PL_RESIZE_LONGEST:
+      {
+        /* timm's ResizeKeepRatio with longest = 1: each side divided by the larger of the two
+         * side / size ratios, then Python's round (halves to even) */
+        double ratio = MAX ((double) h / size, (double) w / size);
+        double new_w = nearbyint (w / ratio), new_h = nearbyint (h / ratio);
+
+        if (new_w < 1.0 || new_h < 1.0)
+          {
+            g_set_error (error, PL_ERROR, PL_ERROR_INVALID,
+                         "a %d x %d image fitted into %d x %d pixels would be %.0f x %.0f: too thin to "
+                         "resize (PIL cannot either)", w, h, size, size, new_w, new_h);
+            return FALSE;
+          }
+        out_w = (int) new_w;
+        out_h = (int) new_h;
+      }
+      break;
+    case PL_RESIZE_SHORTEST:
+    default:
+      {
+        /* torchvision's Resize(size): the short side becomes SIZE and the long side
+         * int(size * long / short), a true division then truncation. */
+        int short_side = MIN (w, h), long_side = MAX (w, h);
+        double new_long = (double) ((gint64) size * long_side) / (double) short_side;
+
+        if (new_long > G_MAXINT)
+          {
+            g_set_error (error, PL_ERROR, PL_ERROR_TOO_LARGE,
+                         "a %d x %d image resized to %d pixels on its short side would be %.0f pixels "
+                         "long, more than %d (PIL cannot resize it either)",
+                         w, h, size, floor (new_long), G_MAXINT);
+            return FALSE;
+          }
+        out_w = w <= h ? size : (int) new_long;
+        out_h = w <= h ? (int) new_long : size;
+      }
+      break;
     }
-  out_w = w <= h ? size : (int) new_long;
-  out_h = w <= h ? (int) new_long : size;
   resize = out_w != w || out_h != h;
-  /* CenterCrop: offsets round((resized - size) / 2) with Python's rounding. The resized image is
-   * never smaller than the crop, so torchvision's padding branch cannot happen. */
-  crop_x = half_round_even ((gint64) out_w - size);
-  crop_y = half_round_even ((gint64) out_h - size);
+  /* CenterCrop / CenterCropOrPad: a side shorter than SIZE is first padded with zeros,
+   * (size - side) / 2 of them (rounded down) before it; the crop offset is then
+   * round((side - size) / 2) with Python's rounding. Output pixel (x, y) is pixel
+   * (x + off_x, y + off_y) of the resized image, and only the rectangle [rx0, +rw) x [ry0, +rh)
+   * of the output lies on it: the rest is padding. */
+  off_x = half_round_even ((gint64) MAX (out_w, size) - size) - (out_w < size ? (size - out_w) / 2 : 0);
+  off_y = half_round_even ((gint64) MAX (out_h, size) - size) - (out_h < size ? (size - out_h) / 2 : 0);
+  rx0 = MAX (0, -off_x);
+  ry0 = MAX (0, -off_y);
+  rw = MIN (size, out_w - off_x) - rx0;
+  rh = MIN (size, out_h - off_y) - ry0;
 
   n_pixels = (gsize) size * size;
   premultiply = resize && (image->mode == PL_IMAGE_LA || image->mode == PL_IMAGE_RGBA);
   channels = image->channels;
-  crop = g_try_malloc (n_pixels * MAX (channels, (int) sizeof (int32_t)));
+  pixel_bytes = (gsize) channels * (image->mode == PL_IMAGE_I16 ? sizeof (int32_t) : 1);
+  padded = rw != size || rh != size;
+  crop = padded ? g_try_malloc0 (n_pixels * pixel_bytes) : g_try_malloc (n_pixels * pixel_bytes);
+  region = padded ? (region_own = g_try_malloc ((gsize) rw * rh * pixel_bytes)) : crop;
   scratch = g_try_malloc ((gsize) image->width * MAX (channels, (int) sizeof (int32_t)));
   rgb = rgb8 != NULL ? rgb8 : (rgb_own = g_try_malloc (n_pixels * 3));
-  if (crop == NULL || scratch == NULL || rgb == NULL)
+  if (crop == NULL || region == NULL || scratch == NULL || rgb == NULL)
     goto out_of_memory;
 
   if (image->mode == PL_IMAGE_P || image->mode == PL_IMAGE_1)
     {
-      if (!nearest_crop (image, out_w, out_h, crop_x, crop_y, size, crop))
+      if (!nearest_crop (image, out_w, out_h, rx0 + off_x, ry0 + off_y, rw, rh, region))
         goto out_of_memory;
     }
   else
     {
       Source source = { image, premultiply, scratch };
 
-      if (!resample_crop (&source, channels, out_w, out_h, crop_x, crop_y, size, crop))
+      if (!resample_crop (&source, channels, out_w, out_h, rx0 + off_x, ry0 + off_y, rw, rh,
+                          config->interpolation, region))
         goto out_of_memory;
     }
+  if (padded)
+    for (int y = 0; y < rh; y++)
+      memcpy (crop + ((gsize) (ry0 + y) * size + rx0) * pixel_bytes, region + (gsize) y * rw * pixel_bytes,
+              (gsize) rw * pixel_bytes);
   convert_to_rgb (image, crop, n_pixels, premultiply, rgb);
 
   /* ToTensor then Normalize, in float32 as torch computes them: x / 255, - mean, / std. */

@@ -505,8 +505,9 @@ test_bad_companion_files_are_clear_errors (void)
     { "{\"embed_dim\": 32, \"vision_cfg\": {\"heads\": 4, \"timm_pool\": \"\"}, \"text_cfg\": {\"pooler_type\": \"cls_pooler\"}}", PL_ERROR_UNSUPPORTED, "cls_pooler" },
     { "{\"embed_dim\": 32, \"vision_cfg\": {\"heads\": 4, \"timm_proj_bias\": \"yes\"}, \"text_cfg\": {}}", PL_ERROR_FORMAT, "timm_proj_bias" },
     { "{\"embed_dim\": 32, \"vision_cfg\": {\"heads\": 4, \"timm_proj_bias\": true}, \"text_cfg\": {}}", PL_ERROR_MISSING_TENSOR, "visual.head.proj.bias" },
-    { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"interpolation\": \"bilinear\"}}", PL_ERROR_UNSUPPORTED, "interpolation \"bilinear\"" },
-    { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"resize_mode\": \"squash\"}}", PL_ERROR_UNSUPPORTED, "resize_mode \"squash\"" },
+    { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"interpolation\": \"lanczos\"}}", PL_ERROR_UNSUPPORTED, "interpolation \"lanczos\"" },
+    { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"fill_color\": 128}}", PL_ERROR_UNSUPPORTED, "fill_color 128" },
+    { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"resize_mode\": \"crop\"}}", PL_ERROR_UNSUPPORTED, "resize_mode \"crop\"" },
     { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"mean\": [1, 2]}}", PL_ERROR_FORMAT, "mean" },
     { "{\"model_cfg\": {\"vision_cfg\": {}, \"text_cfg\": {}}, \"preprocess_cfg\": {\"mean\": [0,0,0], \"std\": [1,0,1]}}", PL_ERROR_FORMAT, "std" },
   };
