@@ -150,6 +150,82 @@ test_tensor_equals_torch_for_every_fixture (void)
 }
 
 /* ToTensor then Normalize: (x / 255 - mean) / std per channel, planar [3, 224, 224]. */
+/* open_clip's other resize modes and bilinear interpolation at 32 px, crop for crop against
+ * tests/fixtures/images/resize-modes.json (tests/reference/make_resize_mode_fixtures.py): squash,
+ * longest (upsampling and padding two images smaller than the crop; a palette image pads with
+ * its entry 0, RGBA with transparent black) and shortest with the bilinear filter. */
+static void
+test_resize_modes_equal_pil (void)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root = pl_test_load_fixture_object (parser, "images/resize-modes.json");
+  JsonArray *cases = json_object_get_array_member (root, "cases");
+  int size = (int) json_object_get_int_member (root, "image_size");
+  g_autofree float *out = g_new (float, 3 * size * size);
+  g_autofree uint8_t *rgb = g_new (uint8_t, 3 * size * size);
+  guint n_padded = 0;
+
+  g_assert_cmpint (json_array_get_length (cases), >=, 50);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (cases, i);
+      const char *file = json_object_get_string_member (entry, "file");
+      const char *resize_mode = json_object_get_string_member (entry, "resize_mode");
+      const char *interpolation = json_object_get_string_member (entry, "interpolation");
+      JsonArray *expected = json_object_get_array_member (entry, "rgb");
+      JsonArray *resized = json_object_get_array_member (entry, "resized_size");
+      g_autofree char *path = g_str_has_prefix (file, "shared:") ? pl_test_shared_data_path (file + strlen ("shared:"))
+                                                                 : pl_test_fixture_path (file);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PlImage) image = pl_image_load (path, &error);
+      PlPreprocessConfig config;
+      int differing = 0;
+
+      g_assert_no_error (error);
+      pl_preprocess_config_init_default (&config);
+      config.image_size = size;
+      config.resize_mode = g_str_equal (resize_mode, "squash") ? PL_RESIZE_SQUASH
+                         : g_str_equal (resize_mode, "longest") ? PL_RESIZE_LONGEST : PL_RESIZE_SHORTEST;
+      config.interpolation = g_str_equal (interpolation, "bilinear") ? PL_INTERPOLATION_BILINEAR
+                                                                      : PL_INTERPOLATION_BICUBIC;
+      g_assert_true (pl_image_preprocess (image, &config, out, rgb, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (json_array_get_length (expected), ==, 3 * size * size);
+      for (int j = 0; j < 3 * size * size; j++)
+        differing += rgb[j] != json_array_get_int_element (expected, j);
+      g_test_message ("%-36s %-4s %-8s %-8s %d samples differ", file, pl_image_mode_name (image->mode),
+                      resize_mode, interpolation, differing);
+      g_assert_cmpint (differing, ==, 0);
+      if (json_array_get_int_element (resized, 0) < size || json_array_get_int_element (resized, 1) < size)
+        n_padded++;
+    }
+  g_assert_cmpuint (n_padded, >=, 4);  /* the padding is exercised, not only crops */
+}
+
+/* "longest" of a 1 x 100000 image would leave a side of 0 pixels: a clear error, as PIL's. */
+static void
+test_longest_refuses_a_side_of_zero (void)
+{
+  PlImage image = { 0 };
+  PlPreprocessConfig config;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *out = NULL;
+  uint8_t pixels[100000] = { 0 };
+
+  image.mode = PL_IMAGE_L;
+  image.width = 1;
+  image.height = 100000;
+  image.channels = 1;
+  image.stride = 1;
+  image.pixels = pixels;
+  pl_preprocess_config_init_default (&config);
+  config.resize_mode = PL_RESIZE_LONGEST;
+  out = g_new (float, 3 * config.image_size * config.image_size);
+  g_assert_false (pl_image_preprocess (&image, &config, out, NULL, &error));
+  g_assert_error (error, PL_ERROR, PL_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "too thin"));
+}
+
 static void
 test_normalises_crop_with_clip_statistics (void)
 {
@@ -273,6 +349,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/preprocess/crop-equals-pil-for-every-fixture", test_crop_equals_pil_for_every_fixture);
   g_test_add_func ("/preprocess/tensor-equals-torch-bit-for-bit", test_tensor_equals_torch_for_every_fixture);
+  g_test_add_func ("/preprocess/resize-modes-and-bilinear-equal-pil", test_resize_modes_equal_pil);
+  g_test_add_func ("/preprocess/longest-refuses-a-side-of-zero", test_longest_refuses_a_side_of_zero);
   g_test_add_func ("/preprocess/normalises-with-clip-mean-and-std", test_normalises_crop_with_clip_statistics);
   g_test_add_func ("/preprocess/thin-1x100000-image-computes-only-the-crop", test_thin_image_costs_only_its_crop);
   g_test_add_func ("/preprocess/refuses-resized-side-beyond-int", test_refuses_resize_beyond_int);
