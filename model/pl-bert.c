@@ -236,25 +236,6 @@ bert_last_layer (const PlBertLayer  *layer,
   pl_layernorm (b->cls, b->cls, layer->out_ln_w, layer->out_ln_b, n_texts, width, config->ln_eps);
 }
 
-/* dst: [width] = the mean of the rows of x: [n, width] whose keep[] is set (open_clip's
- * MeanPooler: sum of the masked hidden states over the mask's sum); 0 if none is kept. */
-static void
-bert_masked_mean (float *dst, const float *x, const uint8_t *keep, int n, int width)
-{
-  int kept = 0;
-
-  for (int r = 0; r < n; r++)
-    kept += keep[r] != 0;
-  memset (dst, 0, width * sizeof (float));
-  if (kept == 0)
-    return;
-  for (int r = 0; r < n; r++)
-    if (keep[r])
-      pl_add (dst, x + (size_t) r * width, width);
-  for (int j = 0; j < width; j++)
-    dst[j] /= (float) kept;
-}
-
 /* One forward pass over N_TEXTS valid texts of N_ROWS tokens in all: every product and kernel
  * inside splits its work across the pool (or runs whole, when called from inside a pool job). */
 static void
@@ -289,9 +270,10 @@ bert_encode_batch (const PlBertWeights *weights,
       /* every layer runs whole; cls: [n_texts, width] = the mean of the rows the mask keeps */
       for (int l = 0; l < config->n_layers; l++)
         bert_layer (&weights->layers[l], config, lengths, n_texts, n_rows, &b);
+      /* open_clip's MeanPooler: the masked hidden states summed, over the mask's sum */
       for (int i = 0; i < n_texts; i++)
-        bert_masked_mean (b.cls + (size_t) i * config->width, b.x + (size_t) b.row_start[i] * config->width,
-                          b.key_mask + b.row_start[i], lengths[i], config->width);
+        pl_mean_rows (b.cls + (size_t) i * config->width, b.x + (size_t) b.row_start[i] * config->width,
+                      b.key_mask + b.row_start[i], lengths[i], config->width);
     }
   else
     {

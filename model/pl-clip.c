@@ -835,14 +835,63 @@ find_checkpoint_in_folder (const char *dir,
   return NULL;
 }
 
+/* clip->preprocess: open_clip's PreprocessCfg from the config, its defaults where it is silent
+ * ("random" interpolation is bicubic at inference in open_clip's image_transform). */
+static gboolean
+bind_preprocess (PlClip            *clip,
+                 const ModelConfig *cfg,
+                 GError           **error)
+{
+  PlPreprocessConfig *pre = &clip->preprocess;
+
+  pl_preprocess_config_init_default (pre);
+  pre->image_size = clip->vit.config.image_size;
+  if (cfg->has_mean_std)
+    {
+      memcpy (pre->mean, cfg->mean, sizeof cfg->mean);
+      memcpy (pre->std, cfg->std, sizeof cfg->std);
+    }
+  if (cfg->interpolation == NULL || strcmp (cfg->interpolation, "bicubic") == 0 ||
+      strcmp (cfg->interpolation, "random") == 0)
+    pre->interpolation = PL_INTERPOLATION_BICUBIC;
+  else if (strcmp (cfg->interpolation, "bilinear") == 0)
+    pre->interpolation = PL_INTERPOLATION_BILINEAR;
+  else
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                   "%s: preprocess_cfg.interpolation \"%s\" is not supported (\"bicubic\", \"bilinear\" "
+                   "or \"random\")", clip->config_path, cfg->interpolation);
+      return FALSE;
+    }
+  if (cfg->resize_mode == NULL || strcmp (cfg->resize_mode, "shortest") == 0)
+    pre->resize_mode = PL_RESIZE_SHORTEST;
+  else if (strcmp (cfg->resize_mode, "longest") == 0)
+    pre->resize_mode = PL_RESIZE_LONGEST;
+  else if (strcmp (cfg->resize_mode, "squash") == 0)
+    pre->resize_mode = PL_RESIZE_SQUASH;
+  else
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                   "%s: preprocess_cfg.resize_mode \"%s\" is not supported (\"shortest\", \"longest\" "
+                   "or \"squash\")", clip->config_path, cfg->resize_mode);
+      return FALSE;
+    }
+  if (cfg->fill_color != 0)
+    {
+      g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
+                   "%s: preprocess_cfg.fill_color %d is not supported (only 0, open_clip's default)",
+                   clip->config_path, cfg->fill_color);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 PlClip *
 pl_clip_load (const char          *path,
               const PlClipOptions *options,
               GPtrArray           *warnings,
               GError             **error)
 {
-  PlResizeMode resize_mode = PL_RESIZE_SHORTEST;
-  PlInterpolation interpolation = PL_INTERPOLATION_BICUBIC;
   g_autoptr(PlClip) clip = g_new0 (PlClip, 1);
   g_auto(ModelConfig) cfg = { 0 };
   g_autofree char *dir = NULL;
@@ -877,40 +926,6 @@ pl_clip_load (const char          *path,
     {
       if (!parse_model_config (clip->config_path, &cfg, error))
         return NULL;
-      /* open_clip's PreprocessCfg ("random" interpolation is bicubic at inference in its
-       * image_transform) */
-      if (cfg.interpolation == NULL || strcmp (cfg.interpolation, "bicubic") == 0 ||
-          strcmp (cfg.interpolation, "random") == 0)
-        interpolation = PL_INTERPOLATION_BICUBIC;
-      else if (strcmp (cfg.interpolation, "bilinear") == 0)
-        interpolation = PL_INTERPOLATION_BILINEAR;
-      else
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                       "%s: preprocess_cfg.interpolation \"%s\" is not supported (\"bicubic\", \"bilinear\" "
-                       "or \"random\")", clip->config_path, cfg.interpolation);
-          return NULL;
-        }
-      if (cfg.resize_mode == NULL || strcmp (cfg.resize_mode, "shortest") == 0)
-        resize_mode = PL_RESIZE_SHORTEST;
-      else if (strcmp (cfg.resize_mode, "longest") == 0)
-        resize_mode = PL_RESIZE_LONGEST;
-      else if (strcmp (cfg.resize_mode, "squash") == 0)
-        resize_mode = PL_RESIZE_SQUASH;
-      else
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                       "%s: preprocess_cfg.resize_mode \"%s\" is not supported (\"shortest\", \"longest\" "
-                       "or \"squash\")", clip->config_path, cfg.resize_mode);
-          return NULL;
-        }
-      if (cfg.fill_color != 0)
-        {
-          g_set_error (error, PL_ERROR, PL_ERROR_UNSUPPORTED,
-                       "%s: preprocess_cfg.fill_color %d is not supported (only 0, open_clip's default)",
-                       clip->config_path, cfg.fill_color);
-          return NULL;
-        }
     }
   else
     {
@@ -970,15 +985,8 @@ pl_clip_load (const char          *path,
       "texts run padded to %d tokens to match it", clip->vocab_path, pl_tokenizer_get_pad_id (clip->tokenizer),
       clip->bert.config.pad_id, clip->context_length));
 
-  pl_preprocess_config_init_default (&clip->preprocess);
-  clip->preprocess.image_size = clip->vit.config.image_size;
-  clip->preprocess.resize_mode = resize_mode;
-  clip->preprocess.interpolation = interpolation;
-  if (cfg.has_mean_std)
-    {
-      memcpy (clip->preprocess.mean, cfg.mean, sizeof cfg.mean);
-      memcpy (clip->preprocess.std, cfg.std, sizeof cfg.std);
-    }
+  if (!bind_preprocess (clip, &cfg, error))
+    return NULL;
 
   for (guint i = 0; i < pl_tensor_file_get_n_tensors (clip->file); i++)
     {

@@ -214,13 +214,11 @@ split_k_part (gpointer data, int index, int count)
 
   if (index == 0)
     job->n_parts = count;
+  /* never empty: the pool runs at most n_in / PL_COLUMN_ALIGN parts */
   pl_parallel_range (job->n_in, PL_COLUMN_ALIGN, index, count, &k0, &k1);
-  if (k1 > k0)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, job->n_rows, job->n_out, k1 - k0,
-                 1.0f, job->x + k0, job->n_in, job->w + k0, job->n_in,
-                 index == 0 ? 1.0f : 0.0f, c, job->n_out);
-  else if (index > 0)
-    memset (c, 0, (size_t) job->n_rows * job->n_out * sizeof (float));
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, job->n_rows, job->n_out, k1 - k0,
+               1.0f, job->x + k0, job->n_in, job->w + k0, job->n_in,
+               index == 0 ? 1.0f : 0.0f, c, job->n_out);
   if (index == 0 && job->bias != NULL)
     pl_add_bias (job->y, job->n_out, job->bias, job->n_rows, job->n_out);
 }
@@ -530,6 +528,36 @@ row_max (const float *x, int n)
   return m;
 }
 
+/* yr: [width] = LayerNorm of xr: [width]. */
+PL_KERNEL void
+layernorm_row (float *yr, const float *xr,
+               const float *w, const float *b,
+               int width, float eps)
+{
+  /* Deviations are taken as (x - shift) - mean_offset, with shift the row's first element:
+   * x - shift is exact for nearby values, so a mean that is large next to the spread costs
+   * no precision (x - mean would round the mean to the float grid of its magnitude). */
+  float shift = xr[0];
+  float mean_offset = row_sum_shifted (xr, width, shift) / (float) width;
+  float var = row_sum_squared_deviations (xr, width, shift, mean_offset) / (float) width;
+  float rstd = 1.0f / sqrtf (var + eps);
+
+  for (int i = 0; i < width; i += PL_BLOCK)
+    {
+      size_t len = MIN (width - i, PL_BLOCK);
+      float block[PL_BLOCK], w_block[PL_BLOCK], b_block[PL_BLOCK];
+
+      load_block (block, xr + i, len);
+      load_block (w_block, w + i, len);
+      load_block (b_block, b + i, len);
+      for (int j = 0; j < PL_BLOCK; j++)
+        block[j] = ((block[j] - shift) - mean_offset) * rstd * w_block[j] + b_block[j];
+      store_block (yr + i, block, len);
+    }
+}
+
+/* Rows of x first get the N_PARTIALS partials (PARTIAL_STRIDE floats apart) added, then y = their
+ * LayerNorm. PARTIALS is not read when N_PARTIALS is 0. */
 PL_VECTOR_CLONES static void
 layernorm_serial (float *y, float *x,
                   const float *partials, int n_partials, size_t partial_stride,
@@ -539,32 +567,10 @@ layernorm_serial (float *y, float *x,
   for (int r = 0; r < n_rows; r++)
     {
       float *xr = x + (size_t) r * width;
-      float *yr = y + (size_t) r * width;
 
       for (int p = 0; p < n_partials; p++)
         add_distinct (xr, partials + p * partial_stride + (size_t) r * width, width);
-      {
-      /* Deviations are taken as (x - shift) - mean_offset, with shift the row's first element:
-       * x - shift is exact for nearby values, so a mean that is large next to the spread costs
-       * no precision (x - mean would round the mean to the float grid of its magnitude). */
-      float shift = xr[0];
-      float mean_offset = row_sum_shifted (xr, width, shift) / (float) width;
-      float var = row_sum_squared_deviations (xr, width, shift, mean_offset) / (float) width;
-      float rstd = 1.0f / sqrtf (var + eps);
-
-      for (int i = 0; i < width; i += PL_BLOCK)
-        {
-          size_t len = MIN (width - i, PL_BLOCK);
-          float block[PL_BLOCK], w_block[PL_BLOCK], b_block[PL_BLOCK];
-
-          load_block (block, xr + i, len);
-          load_block (w_block, w + i, len);
-          load_block (b_block, b + i, len);
-          for (int j = 0; j < PL_BLOCK; j++)
-            block[j] = ((block[j] - shift) - mean_offset) * rstd * w_block[j] + b_block[j];
-          store_block (yr + i, block, len);
-        }
-      }
+      layernorm_row (y + (size_t) r * width, xr, w, b, width, eps);
     }
 }
 
@@ -585,7 +591,7 @@ layernorm_part (gpointer data, int index, int count)
 
   pl_parallel_range (job->n_rows, 1, index, count, &r0, &r1);
   layernorm_serial (job->y + (size_t) r0 * job->width, job->x + (size_t) r0 * job->width,
-                    job->partials + (size_t) r0 * job->width, job->n_partials,
+                    job->n_partials > 0 ? job->partials + (size_t) r0 * job->width : NULL, job->n_partials,
                     (size_t) job->n_rows * job->width,
                     job->w, job->b, r1 - r0, job->width, job->eps);
 }
@@ -596,10 +602,8 @@ pl_layernorm_fold (float *y, float *x,
                    const float *w, const float *b,
                    int n_rows, int width, float eps)
 {
-  LayernormJob job = { y, x, partials, n_partials, w, b, n_rows, width, eps };
+  LayernormJob job = { y, x, partials, MAX (n_partials, 0), w, b, n_rows, width, eps };
 
-  if (n_partials <= 0)
-    job.partials = x, job.n_partials = 0;  /* never read; keeps the row offset arithmetic defined */
   if ((size_t) n_rows * width < PL_PARALLEL_MIN_FLOATS)
     layernorm_part (&job, 0, 1);
   else
@@ -678,8 +682,12 @@ pl_scale_rows (float *x, int ld, int n_rows, int width, const float *scales)
 }
 
 void
-pl_mean_rows (float *dst, const float *x, int n_rows, int width)
+pl_mean_rows (float *dst, const float *x, const uint8_t *keep, int n_rows, int width)
 {
+  int kept = 0;
+
+  for (int r = 0; r < n_rows; r++)
+    kept += keep == NULL || keep[r];
   /* 64 columns at a time, row after row: contiguous reads, double sums */
   for (int j0 = 0; j0 < width; j0 += 64)
     {
@@ -687,10 +695,11 @@ pl_mean_rows (float *dst, const float *x, int n_rows, int width)
       double sum[64] = { 0 };
 
       for (int r = 0; r < n_rows; r++)
-        for (int j = 0; j < n; j++)
-          sum[j] += x[(size_t) r * width + j0 + j];
+        if (keep == NULL || keep[r])
+          for (int j = 0; j < n; j++)
+            sum[j] += x[(size_t) r * width + j0 + j];
       for (int j = 0; j < n; j++)
-        dst[j0 + j] = n_rows > 0 ? (float) (sum[j] / n_rows) : 0.0f;
+        dst[j0 + j] = kept > 0 ? (float) (sum[j] / kept) : 0.0f;
     }
 }
 

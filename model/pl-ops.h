@@ -100,8 +100,9 @@ void pl_softmax_rows       (float *x, int ld, int n_rows, int width);
 void pl_softmax_numerators (float *x, int ld, int n_rows, int width, float *inv_sums);
 /* x: [n_rows, width] (row stride ld): row r *= scales[r]. */
 void pl_scale_rows         (float *x, int ld, int n_rows, int width, const float *scales);
-/* dst: [width] = the mean of the n_rows rows of x: [n_rows, width] (summed in double). */
-void pl_mean_rows     (float *dst, const float *x, int n_rows, int width);
+/* dst: [width] = the mean of the rows of x: [n_rows, width] whose keep[] is set (every row when
+ * keep is NULL), summed in double; 0 when none is kept. */
+void pl_mean_rows     (float *dst, const float *x, const uint8_t *keep, int n_rows, int width);
 /* dst: [n_rows, width] = the rows src[index[i]] of src: [*, width] (gathers [CLS] rows). */
 void pl_gather_rows   (float *dst, const float *src, const int *index, int n_rows, int width);
 

@@ -228,7 +228,7 @@ vit_encode_batch (const PlVitWeights *weights,
                          n_images * n_tokens, config->width, config->ln_eps);
       for (int i = 0; i < n_images; i++)
         pl_mean_rows (b.cls_h + (size_t) i * config->width,
-                      b.h + ((size_t) i * n_tokens + 1) * config->width, n_tokens - 1, config->width);
+                      b.h + ((size_t) i * n_tokens + 1) * config->width, NULL, n_tokens - 1, config->width);
     }
   else
     {
